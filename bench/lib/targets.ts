@@ -1,0 +1,185 @@
+// What the load generator is pointed at, per scenario: nothing (direct), ebb, and the peer proxies.
+// Each target starts its own process(es) on a port picked here, pinned to the proxy CPU.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findTool, freePort, pinned, start, stop, waitForPort, type Pinning, type Proc } from './procs.js';
+
+export type Scenario = 'h1' | 'h2c' | 'tcp' | 'tcp-echo';
+
+export const SCENARIOS: Record<Scenario, string> = {
+  h1: 'HTTP/1.1 keep-alive (wrk)',
+  h2c: 'HTTP/2 cleartext, prior knowledge (h2load)',
+  tcp: 'opaque TCP, HTTP/1.1 requests through a TCP-only path (wrk)',
+  'tcp-echo': 'opaque TCP, bulk bytes to an echo server and back (bench echo client)',
+};
+
+export interface UpstreamPorts { http: number; h2c: number; echo: number }
+
+/** The upstream port a scenario's traffic ends at. */
+export function upstreamFor(s: Scenario, u: UpstreamPorts): number {
+  return s === 'h2c' ? u.h2c : s === 'tcp-echo' ? u.echo : u.http;
+}
+
+export interface Running {
+  port: number;
+  /** The process to measure (RSS, CPU); null for "direct". */
+  proc: Proc | null;
+  /** Extra facts worth keeping (e.g. ebb's "listening" line). */
+  info?: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export interface Ctx { pin: Pinning; tmp: string }
+
+export interface Target {
+  name: string;
+  what: string;
+  scenarios: Scenario[];
+  /** null when usable; otherwise why not and how to get it. */
+  missing(s: Scenario): string | null;
+  start(ctx: Ctx, s: Scenario, upstreamPort: number): Promise<Running>;
+}
+
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url)); // dist/bench/
+const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
+export const APT_HINT = 'apt-get install -y wrk nghttp2-client haproxy nginx-light';
+const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+async function startProcess(ctx: Ctx, port: number, cmd: string, args: string[], onLine?: (l: string) => void): Promise<Running> {
+  const [c, a] = pinned(ctx.pin, 'proxy', cmd, args);
+  const proc = start(c, a, { onLine });
+  try {
+    await waitForPort(port, proc);
+  } catch (err) {
+    await stop(proc, 500);
+    throw err;
+  }
+  return { port, proc, stop: () => stop(proc) };
+}
+
+const direct: Target = {
+  name: 'direct',
+  what: 'no proxy: the load generator talks to the upstream itself',
+  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  missing: () => null,
+  start: async (_ctx, _s, upstreamPort) => ({ port: upstreamPort, proc: null, stop: async () => {} }),
+};
+
+const ebb: Target = {
+  name: 'ebb',
+  what: '`ebb proxy` (this repository), log level warn; --opaque-ports for the TCP scenarios',
+  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  missing: () => (existsSync(EBB_BIN) ? null : `${EBB_BIN} not found`),
+  start: async (ctx, s, upstreamPort) => {
+    const port = await freePort();
+    const admin = await freePort();
+    const args = [EBB_BIN, 'proxy', '--app-port', String(upstreamPort), '--inbound-port', String(port), '--admin-port', String(admin), '--log-level', 'warn'];
+    if (s === 'tcp' || s === 'tcp-echo') args.push('--opaque-ports', String(upstreamPort));
+    const info: Record<string, unknown> = {};
+    const r = await startProcess(ctx, port, process.execPath, args, (line) => {
+      if (line.includes('"msg":"listening"')) {
+        try { info.listening = JSON.parse(line); } catch { /* not JSON after all */ }
+      }
+    });
+    return { ...r, info };
+  },
+};
+
+const haproxy: Target = {
+  name: 'haproxy',
+  what: 'HAProxy, 1 thread, HTTP keep-alive both sides (h2 both sides for h2c), mode tcp for TCP',
+  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  missing: () => (findTool('haproxy') ? null : `haproxy not installed (${APT_HINT})`),
+  start: async (ctx, s, upstreamPort) => {
+    const port = await freePort();
+    const tcp = s === 'tcp' || s === 'tcp-echo';
+    const h2 = s === 'h2c' ? ' proto h2' : '';
+    const cfg = [
+      'global',
+      '  nbthread 1',
+      '  maxconn 4096',
+      'defaults',
+      `  mode ${tcp ? 'tcp' : 'http'}`,
+      '  timeout connect 5s',
+      '  timeout client 120s',
+      '  timeout server 120s',
+      '  timeout tunnel 120s',
+      ...(tcp ? [] : ['  option http-keep-alive', '  http-reuse always']),
+      'frontend fe',
+      `  bind 127.0.0.1:${port}${h2}`,
+      '  default_backend be',
+      'backend be',
+      `  server app 127.0.0.1:${upstreamPort}${h2}`,
+      '',
+    ].join('\n');
+    const file = join(ctx.tmp, `haproxy-${s}.cfg`);
+    writeFileSync(file, cfg);
+    return startProcess(ctx, port, findTool('haproxy')!, ['-db', '-f', file]);
+  },
+};
+
+const nginx: Target = {
+  name: 'nginx',
+  what: 'nginx, 1 worker (master_process off), upstream keepalive pool, HTTP/1.1 to upstream; stream module for TCP',
+  // nginx cannot speak h2c to an upstream, so it sits out the HTTP/2 scenario.
+  scenarios: ['h1', 'tcp', 'tcp-echo'],
+  missing: (s) => {
+    if (!findTool('nginx')) return `nginx not installed (${APT_HINT})`;
+    if ((s === 'tcp' || s === 'tcp-echo') && !existsSync(NGINX_STREAM_MODULE)) return 'nginx stream module not installed (apt-get install -y libnginx-mod-stream)';
+    return null;
+  },
+  start: async (ctx, s, upstreamPort) => {
+    const port = await freePort();
+    const dir = join(ctx.tmp, `nginx-${s}`);
+    mkdirSync(dir, { recursive: true });
+    const tcp = s === 'tcp' || s === 'tcp-echo';
+    const cfg = [
+      ...(tcp ? [`load_module ${NGINX_STREAM_MODULE};`] : []),
+      'daemon off;',
+      // One process, so its pid is the one measured; fine for a benchmark, not for production.
+      'master_process off;',
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'events { worker_connections 20000; }',
+      tcp
+        ? `stream { server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:${upstreamPort}; } }`
+        : [
+          'http {',
+          '  access_log off;',
+          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+          '  keepalive_timeout 120s;',
+          '  keepalive_requests 1000000;',
+          `  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }`,
+          `  server { listen 127.0.0.1:${port};`,
+          '    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }',
+          '  }',
+          '}',
+        ].join('\n'),
+      '',
+    ].join('\n');
+    const file = join(dir, 'nginx.conf');
+    writeFileSync(file, cfg);
+    return startProcess(ctx, port, findTool('nginx')!, ['-p', dir, '-e', `${dir}/error.log`, '-c', file]);
+  },
+};
+
+function nodePeer(name: string, what: string, script: string, scenarios: Scenario[]): Target {
+  return {
+    name,
+    what,
+    scenarios,
+    missing: () => null,
+    start: async (ctx, _s, upstreamPort) => {
+      const port = await freePort();
+      return startProcess(ctx, port, process.execPath, [join(BENCH_DIR, 'peers', script), String(port), String(upstreamPort)]);
+    },
+  };
+}
+
+const fastify = nodePeer('fastify', '@fastify/http-proxy with defaults (undici upstream), logger off', 'fastify-proxy.js', ['h1']);
+const undici = nodePeer('undici', 'minimal node:http server + undici Pool.stream (bench/peers/undici-proxy.ts)', 'undici-proxy.js', ['h1']);
+const pipe = nodePeer('pipe', 'raw Node net socket pipe (bench/peers/tcp-pipe.ts)', 'tcp-pipe.js', ['tcp', 'tcp-echo']);
+
+export const TARGETS: Target[] = [direct, ebb, haproxy, nginx, fastify, undici, pipe];
