@@ -1,0 +1,148 @@
+/**
+ * InjectConfig: one defaults table, one validator that reports every problem at once, frozen
+ * result. The same table maps each setting to its CLI flag and its `config.ebb.io/<flag>`
+ * annotation, so a template annotation overrides exactly the flag of the same name.
+ */
+import { VERSION } from '../version.js';
+import type { InjectConfig, ProxyResources, SidecarMode } from './types.js';
+
+export const CONFIG_ANNOTATION_PREFIX = 'config.ebb.io/';
+
+export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
+  mode: 'native',
+  proxyImage: `ebb:${VERSION}`,
+  waitBeforeExitSeconds: 0,
+  kubeVersion: '1.31',
+  adminPort: 4191,
+  inboundPort: 4143,
+  drainTimeoutSeconds: null,
+  logLevel: null,
+  resources: Object.freeze({ cpuRequest: '10m', memoryRequest: '32Mi', cpuLimit: null, memoryLimit: '128Mi' }),
+  awaitTimeout: '2m',
+  injectedBy: `ebb inject ${VERSION}`,
+  proxyVersion: VERSION,
+} satisfies InjectConfig);
+
+type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
+
+interface Setting {
+  /** The CLI flag and the annotation suffix (config.ebb.io/<flag>). */
+  readonly flag: string;
+  readonly apply: (c: MutableConfig, v: unknown) => void;
+  readonly parse: (raw: string) => Parsed;
+}
+
+type MutableConfig = { -readonly [K in keyof InjectConfig]: InjectConfig[K] } & { resources: ProxyResources };
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+function nonNegativeInteger(raw: string): Parsed {
+  const t = raw.trim();
+  if (!/^-?[0-9]+(\.[0-9]*)?$/.test(t) && !/^-?\.[0-9]+$/.test(t)) return { ok: false, problem: 'not a number' };
+  const n = Number(t);
+  if (n < 0) return { ok: false, problem: 'negative values are not allowed' };
+  if (!Number.isInteger(n)) return { ok: false, problem: 'must be a whole number of seconds' };
+  if (n > 2_147_483_647) return { ok: false, problem: 'too large' };
+  return { ok: true, value: n };
+}
+
+function port(raw: string): Parsed {
+  const r = nonNegativeInteger(raw);
+  if (!r.ok) return r;
+  const n = r.value as number;
+  if (n < 1 || n > 65535) return { ok: false, problem: 'must be a port between 1 and 65535' };
+  return r;
+}
+
+function quantity(raw: string): Parsed {
+  const t = raw.trim();
+  if (t === '' || t === 'none') return { ok: true, value: null };
+  if (!QUANTITY.test(t)) return { ok: false, problem: 'not a Kubernetes quantity (e.g. 100m, 64Mi), or "none"' };
+  return { ok: true, value: t };
+}
+
+export function parseKubeVersion(raw: string): { major: number; minor: number } | null {
+  const m = /^v?([0-9]+)\.([0-9]+)(\.[0-9]+)?([-+].*)?$/.exec(raw.trim());
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
+}
+
+export function kubeAtLeast(version: string, major: number, minor: number): boolean {
+  const v = parseKubeVersion(version);
+  if (!v) return false;
+  return v.major > major || (v.major === major && v.minor >= minor);
+}
+
+/** Every setting a flag or a `config.ebb.io/…` annotation can change. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    flag: 'mode',
+    parse: (raw) => (raw === 'native' || raw === 'classic') ? { ok: true, value: raw } : { ok: false, problem: 'must be native or classic' },
+    apply: (c, v) => { c.mode = v as SidecarMode; },
+  },
+  { flag: 'proxy-image', parse: (raw) => raw.trim() ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must not be empty' }, apply: (c, v) => { c.proxyImage = v as string; } },
+  { flag: 'wait-before-exit-seconds', parse: nonNegativeInteger, apply: (c, v) => { c.waitBeforeExitSeconds = v as number; } },
+  {
+    flag: 'kube-version',
+    parse: (raw) => parseKubeVersion(raw) ? { ok: true, value: raw.trim().replace(/^v/, '') } : { ok: false, problem: 'must look like 1.31' },
+    apply: (c, v) => { c.kubeVersion = v as string; },
+  },
+  { flag: 'admin-port', parse: port, apply: (c, v) => { c.adminPort = v as number; } },
+  { flag: 'inbound-port', parse: port, apply: (c, v) => { c.inboundPort = v as number; } },
+  { flag: 'drain-timeout-seconds', parse: nonNegativeInteger, apply: (c, v) => { c.drainTimeoutSeconds = v as number; } },
+  {
+    flag: 'proxy-log-level',
+    parse: (raw) => ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw) ? { ok: true, value: raw } : { ok: false, problem: 'must be trace, debug, info, warn, error, fatal or silent' },
+    apply: (c, v) => { c.logLevel = v as string; },
+  },
+  { flag: 'proxy-cpu-request', parse: quantity, apply: (c, v) => { c.resources.cpuRequest = v as string | null; } },
+  { flag: 'proxy-memory-request', parse: quantity, apply: (c, v) => { c.resources.memoryRequest = v as string | null; } },
+  { flag: 'proxy-cpu-limit', parse: quantity, apply: (c, v) => { c.resources.cpuLimit = v as string | null; } },
+  { flag: 'proxy-memory-limit', parse: quantity, apply: (c, v) => { c.resources.memoryLimit = v as string | null; } },
+  { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
+];
+
+export interface ConfigProblem { readonly flag: string; readonly value: string; readonly problem: string }
+
+function thaw(base: InjectConfig): MutableConfig {
+  return { ...base, resources: { ...base.resources } };
+}
+
+function freeze(c: MutableConfig): InjectConfig {
+  return Object.freeze({ ...c, resources: Object.freeze({ ...c.resources }) });
+}
+
+/**
+ * Applies raw string settings keyed by flag name (`{ 'wait-before-exit-seconds': '40' }`) on top of
+ * `base`. Returns every problem, or the frozen config.
+ */
+export function applySettings(base: InjectConfig, raw: Readonly<Record<string, string | undefined>>):
+  { config: InjectConfig; problems: readonly ConfigProblem[] } {
+  const c = thaw(base);
+  const problems: ConfigProblem[] = [];
+  for (const s of SETTINGS) {
+    const value = raw[s.flag];
+    if (value === undefined) continue;
+    const r = s.parse(String(value));
+    if (r.ok) s.apply(c, r.value);
+    else problems.push({ flag: s.flag, value: String(value), problem: r.problem });
+  }
+  return { config: freeze(c), problems };
+}
+
+/** Builds a config from defaults plus raw flag values; throws nothing, returns problems. */
+export function resolveInjectConfig(raw: Readonly<Record<string, string | undefined>> = {}, extra: Partial<Pick<InjectConfig, 'injectedBy'>> = {}):
+  { config: InjectConfig; problems: readonly ConfigProblem[] } {
+  const base = extra.injectedBy ? freeze({ ...thaw(DEFAULT_INJECT_CONFIG), injectedBy: extra.injectedBy }) : DEFAULT_INJECT_CONFIG;
+  return applySettings(base, raw);
+}
+
+/** The `config.ebb.io/<flag>` annotations of a map, as raw settings keyed by flag. */
+export function overridesFromAnnotations(annotations: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!annotations) return out;
+  for (const s of SETTINGS) {
+    const v = annotations[CONFIG_ANNOTATION_PREFIX + s.flag];
+    if (v !== undefined && v !== null) out[s.flag] = String(v);
+  }
+  return out;
+}

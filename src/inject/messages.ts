@@ -1,0 +1,125 @@
+/**
+ * Every reason and finding code inject/uninject/check can produce, with the sentence it renders to
+ * and (for findings) a one-line fix. The report itself carries only codes and facts; the CLI, the
+ * webhook's admission warnings and `ebb check` render from this table, so the codes stay stable
+ * while the wording can improve.
+ */
+import type { Finding, ResourceReport } from './types.js';
+
+type Params = Readonly<Record<string, string | number>>;
+
+export const REASONS = {
+  unsupported_kind: (p: Params) => `kind ${p.kind} has no pod template`,
+  no_pod_template: (p: Params) => `no pod spec at ${p.path}`,
+  inject_disabled: (p: Params) => `annotation ${p.annotation}: disabled`,
+  host_network: () => 'hostNetwork: true: the proxy cannot sit in front of an app that uses the node\'s network',
+  other_mesh: (p: Params) => `another mesh's sidecar is already present (${p.container}); remove it before injecting ebb`,
+  invalid_value: (p: Params) => `${p.field} is ${p.value}: ${p.problem}`,
+  native_needs_kube_1_29: (p: Params) => `native sidecars need Kubernetes >= 1.29 (target is ${p.kubeVersion}); use --mode classic`,
+  port_conflict: (p: Params) => `container port ${p.port} is also a proxy port; change the app port or the proxy's ${p.flag}`,
+  already_enabled: () => 'already annotated ebb.io/inject: enabled',
+  not_injected: () => 'not injected by ebb',
+  not_an_object: () => 'not a Kubernetes object (no kind)',
+} as const satisfies Record<string, (p: Params) => string>;
+export type ReasonCode = keyof typeof REASONS;
+
+interface FindingText {
+  /** What is wrong (or what is noted). */
+  readonly message: (p: Params) => string;
+  /** The one-line fix. */
+  readonly fix: string;
+  /** What held, for --verbose (rules only). */
+  readonly pass?: (p: Params) => string;
+}
+
+export const FINDINGS = {
+  app_prestop_not_shorter: {
+    message: (p) => `app preStop sleep ${p.sleep}s is not shorter than the proxy wait ${p.wait}s: the proxy stops accepting while the app still expects traffic`,
+    fix: 'make the app preStop sleep shorter than config.ebb.io/wait-before-exit-seconds (e.g. wait = sleep + 5)',
+    pass: (p) => `app preStop sleep ${p.sleep}s is shorter than the proxy wait ${p.wait}s`,
+  },
+  wait_exceeds_grace: {
+    message: (p) => `proxy wait ${p.wait}s exceeds terminationGracePeriodSeconds ${p.grace}s: the kubelet kills the pod before the proxy drains`,
+    fix: 'raise terminationGracePeriodSeconds above the proxy wait plus the drain time, or lower the wait',
+    pass: (p) => `proxy wait ${p.wait}s fits in terminationGracePeriodSeconds ${p.grace}s`,
+  },
+  app_prestop_exceeds_grace: {
+    message: (p) => `app preStop sleep ${p.sleep}s exceeds terminationGracePeriodSeconds ${p.grace}s: the container is killed mid-sleep`,
+    fix: 'raise terminationGracePeriodSeconds above the preStop sleep plus the app\'s own shutdown time',
+    pass: (p) => `app preStop sleep ${p.sleep}s fits in terminationGracePeriodSeconds ${p.grace}s`,
+  },
+  no_app_prestop: {
+    message: (p) => p.mode === 'native'
+      ? 'app has no preStop: it gets TERM at once while clients still send to the pod'
+      : `app has no preStop: it gets TERM at once while the proxy keeps forwarding to it for ${p.wait}s`,
+    fix: 'add lifecycle.preStop.sleep.seconds (or exec ["sleep","N"]) to the app container, N shorter than the proxy wait',
+    pass: (p) => `app has a preStop sleep of ${p.sleep}s`,
+  },
+  no_proxy_wait: {
+    message: () => 'classic mode without a proxy wait: the proxy stops accepting at TERM while clients still send',
+    fix: 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect',
+    pass: (p) => `proxy waits ${p.wait}s before exit`,
+  },
+  wait_ignored_in_native: {
+    message: (p) => `a proxy wait (${p.wait}s) has no effect in native mode: the proxy gets TERM only after the app has exited`,
+    fix: 'drop the proxy wait and give the app container a preStop sleep instead, or use --mode classic',
+  },
+  no_time_to_drain: {
+    message: (p) => `only ${p.left}s remain between the last TERM (${p.last}s) and the SIGKILL deadline (${p.grace}s): in-flight requests are cut`,
+    fix: 'raise terminationGracePeriodSeconds so that at least 5s (better: your slowest request) remain after the last preStop',
+    pass: (p) => `${p.left}s remain to drain after the last TERM`,
+  },
+  no_app_ports: {
+    message: () => 'no app container declares a TCP containerPort: the proxy has no inbound port to serve',
+    fix: 'declare the app\'s listening ports as containerPort in the app containers',
+  },
+  udp_port_not_proxied: {
+    message: (p) => `port ${p.port}/${p.protocol} is not proxied (TCP only)`,
+    fix: 'nothing to do unless that traffic must go through ebb',
+  },
+  app_prestop_unchecked: {
+    message: (p) => `app preStop (${p.shape}) is not a sleep ebb recognises: its timing is not checked`,
+    fix: 'use lifecycle.preStop.sleep.seconds or exec ["sleep","N"] so the timing can be checked',
+  },
+  native_sidecar_misplaced: {
+    message: () => 'ebb-proxy is an init container without restartPolicy: Always: the pod never gets past it',
+    fix: 'run `ebb uninject` then `ebb inject` to rewrite the sidecar',
+  },
+  proxy_not_first: {
+    message: () => 'classic mode: ebb-proxy is not the first container, so the app may start before the proxy is ready',
+    fix: 'run `ebb uninject` then `ebb inject` to rewrite the sidecar',
+  },
+  proxy_version_mismatch: {
+    message: (p) => `injected by ebb ${p.injected}, this is ebb ${p.current}`,
+    fix: 'run `ebb inject` again to update the sidecar',
+  },
+  not_injected: {
+    message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,
+    fix: 'run `ebb inject` on this manifest',
+  },
+} as const satisfies Record<string, FindingText>;
+export type FindingCode = keyof typeof FINDINGS;
+
+export function reasonSentence(code: ReasonCode, params: Params = {}): string {
+  return REASONS[code](params);
+}
+
+export function findingSentence(f: Finding): string {
+  const text = FINDINGS[f.code].message(f.params);
+  return f.container ? `container "${f.container}": ${text}` : text;
+}
+
+export function passSentence(f: Finding): string {
+  const entry: FindingText = FINDINGS[f.code];
+  const text = entry.pass ? entry.pass(f.params) : f.code;
+  return f.container ? `container "${f.container}": ${text}` : text;
+}
+
+export function findingFix(f: Finding): string {
+  return FINDINGS[f.code].fix;
+}
+
+/** `deployment "web"` (namespace omitted: the report lines stay short and stable). */
+export function resourceLabel(r: Pick<ResourceReport, 'kind' | 'name'>): string {
+  return `${r.kind.toLowerCase()} "${r.name}"`;
+}

@@ -1,0 +1,122 @@
+/**
+ * The seed's timing rules, evaluated on a pod template as written (injected or not).
+ * W = proxy wait before exit, S = an app container's preStop sleep, G = terminationGracePeriodSeconds.
+ */
+import { describePreStop, parseSleepDuration } from './prestop.js';
+import { appPorts, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from './sidecar.js';
+import { isObject, type JsonObject } from './workloads.js';
+import type { Finding, TimingModel } from './types.js';
+
+/** Less than this between the last TERM and SIGKILL leaves in-flight requests no time to finish. */
+export const MIN_DRAIN_SECONDS = 5;
+
+function containers(spec: JsonObject, key: 'containers' | 'initContainers'): JsonObject[] {
+  const list = spec[key];
+  return Array.isArray(list) ? list.filter(isObject) : [];
+}
+
+export function findProxy(spec: JsonObject): { where: 'initContainers' | 'containers'; index: number; container: JsonObject } | null {
+  for (const where of ['initContainers', 'containers'] as const) {
+    const index = containers(spec, where).findIndex((c) => c.name === PROXY_CONTAINER);
+    if (index >= 0) return { where, index, container: containers(spec, where)[index] as JsonObject };
+  }
+  return null;
+}
+
+function envValue(c: JsonObject, name: string): string | undefined {
+  if (!Array.isArray(c.env)) return undefined;
+  for (const e of c.env) if (isObject(e) && e.name === name && typeof e.value === 'string') return e.value;
+  return undefined;
+}
+
+export function timingModel(spec: JsonObject): TimingModel {
+  const g = spec.terminationGracePeriodSeconds;
+  const graceDefaulted = typeof g !== 'number';
+  const graceSeconds = typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS;
+  const proxy = findProxy(spec);
+  let proxyWaitSeconds = 0;
+  let drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
+  let mode: TimingModel['mode'] = 'none';
+  if (proxy) {
+    mode = proxy.where === 'initContainers' ? 'native' : 'classic';
+    const pre = describePreStop(proxy.container);
+    if (pre.kind === 'sleep') proxyWaitSeconds += pre.seconds;
+    const envWait = envValue(proxy.container, 'EBB_WAIT_BEFORE_EXIT');
+    const parsed = envWait === undefined ? null : parseSleepDuration(envWait);
+    if (parsed !== null) proxyWaitSeconds += parsed;
+    const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
+    const d = drain === undefined ? null : parseSleepDuration(drain);
+    if (d !== null) drainTimeoutSeconds = d;
+  }
+  const apps = containers(spec, 'containers')
+    .filter((c) => c.name !== PROXY_CONTAINER)
+    .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c) }));
+  return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, drainTimeoutSeconds, apps };
+}
+
+export interface RuleResult { findings: Finding[]; passes: Finding[] }
+
+/** Evaluates the timing rules. `requestedWaitSeconds` is a wait asked for but not written (native mode). */
+export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: number } = {}): RuleResult {
+  const findings: Finding[] = [];
+  const passes: Finding[] = [];
+  const G = m.graceSeconds;
+  const W = m.proxyWaitSeconds;
+  const add = (ok: boolean, f: Finding): void => { (ok ? passes : findings).push(f); };
+  let last = 0;
+
+  if (m.mode === 'classic') {
+    add(W > 0, { code: 'no_proxy_wait', severity: 'warning', params: { wait: W } });
+    if (W > 0) add(W <= G, { code: 'wait_exceeds_grace', severity: 'error', params: { wait: W, grace: G } });
+    last = W;
+  }
+  const nativeWait = m.mode === 'native' ? Math.max(W, opts.requestedWaitSeconds ?? 0) : 0;
+  if (nativeWait > 0) findings.push({ code: 'wait_ignored_in_native', severity: 'warning', params: { wait: nativeWait } });
+
+  for (const app of m.apps) {
+    const p = app.preStop;
+    if (p.kind === 'sleep') {
+      const S = p.seconds;
+      add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G } });
+      if (m.mode === 'classic' && (W > 0 || S > 0)) {
+        add(S < W, { code: 'app_prestop_not_shorter', severity: 'error', container: app.name, params: { sleep: S, wait: W } });
+      }
+      if (m.mode !== 'none' && (m.mode === 'native' || W > 0)) passes.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { sleep: S } });
+      last = Math.max(last, S);
+    } else if (p.kind === 'other') {
+      findings.push({ code: 'app_prestop_unchecked', severity: 'info', container: app.name, params: { shape: p.shape } });
+    } else if (m.mode === 'native' || (m.mode === 'classic' && W > 0)) {
+      findings.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { mode: m.mode, wait: W } });
+    }
+  }
+  if (m.mode !== 'none' && last <= G) {
+    const left = G - last;
+    add(left >= MIN_DRAIN_SECONDS, { code: 'no_time_to_drain', severity: 'warning', params: { left, last, grace: G } });
+  }
+  return { findings, passes };
+}
+
+/** Port facts (no TCP port to serve; UDP ports not proxied), for injected templates. */
+export function portFindings(spec: JsonObject): Finding[] {
+  const { tcp, other } = appPorts(spec);
+  const out: Finding[] = [];
+  if (tcp.length === 0) out.push({ code: 'no_app_ports', severity: 'warning', params: {} });
+  for (const o of other) out.push({ code: 'udp_port_not_proxied', severity: 'info', container: o.container, params: { port: o.port, protocol: o.protocol } });
+  return out;
+}
+
+/** Is the injected sidecar where its mode needs it? */
+export function sanityFindings(spec: JsonObject, annotations: JsonObject, currentVersion: string): Finding[] {
+  const out: Finding[] = [];
+  const proxy = findProxy(spec);
+  if (!proxy) return out;
+  if (proxy.where === 'initContainers' && proxy.container.restartPolicy !== 'Always') {
+    out.push({ code: 'native_sidecar_misplaced', severity: 'error', params: {} });
+  }
+  if (proxy.where === 'containers' && proxy.index !== 0) out.push({ code: 'proxy_not_first', severity: 'warning', params: {} });
+  const v = annotations['ebb.io/proxy-version'];
+  if (typeof v === 'string' && v !== currentVersion) {
+    out.push({ code: 'proxy_version_mismatch', severity: 'info', params: { injected: v, current: currentVersion } });
+  }
+  return out;
+}

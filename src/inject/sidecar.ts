@@ -1,0 +1,120 @@
+/** The ebb-proxy container, as both sidecar modes run it. Env names follow CONTRACTS.md. */
+import { kubeAtLeast } from './config.js';
+import { isObject, type Json, type JsonObject } from './workloads.js';
+import type { InjectConfig } from './types.js';
+
+export const PROXY_CONTAINER = 'ebb-proxy';
+/** The proxy's UID (CONTRACTS: --proxy-uid default); `ebb init` exempts it from redirection. */
+export const PROXY_UID = 2102;
+/** Kubernetes' grace period when the pod spec does not set one. */
+export const DEFAULT_GRACE_SECONDS = 30;
+/** The proxy's own drain deadline when EBB_DRAIN_TIMEOUT is not set. */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
+
+export interface AppPort { port: number; container: string }
+
+/** TCP containerPorts of the app containers (and of the user's own native sidecars), first seen first. */
+export function appPorts(podSpec: JsonObject): { tcp: AppPort[]; other: { port: number; protocol: string; container: string }[] } {
+  const tcp: AppPort[] = [];
+  const other: { port: number; protocol: string; container: string }[] = [];
+  const seen = new Set<number>();
+  const userSidecars = (Array.isArray(podSpec.initContainers) ? podSpec.initContainers : [])
+    .filter((c) => isObject(c) && c.restartPolicy === 'Always');
+  const containers = [...(Array.isArray(podSpec.containers) ? podSpec.containers : []), ...userSidecars];
+  for (const c of containers) {
+    if (!isObject(c) || c.name === PROXY_CONTAINER || !Array.isArray(c.ports)) continue;
+    for (const p of c.ports) {
+      if (!isObject(p) || typeof p.containerPort !== 'number') continue;
+      const protocol = typeof p.protocol === 'string' ? p.protocol : 'TCP';
+      if (protocol !== 'TCP') { other.push({ port: p.containerPort, protocol, container: String(c.name) }); continue; }
+      if (seen.has(p.containerPort)) continue;
+      seen.add(p.containerPort);
+      tcp.push({ port: p.containerPort, container: String(c.name) });
+    }
+  }
+  return { tcp, other };
+}
+
+function resources(config: InjectConfig): JsonObject | null {
+  const r = config.resources;
+  const requests: JsonObject = {};
+  const limits: JsonObject = {};
+  if (r.cpuRequest) requests.cpu = r.cpuRequest;
+  if (r.memoryRequest) requests.memory = r.memoryRequest;
+  if (r.cpuLimit) limits.cpu = r.cpuLimit;
+  if (r.memoryLimit) limits.memory = r.memoryLimit;
+  const out: JsonObject = {};
+  if (Object.keys(limits).length) out.limits = limits;
+  if (Object.keys(requests).length) out.requests = requests;
+  return Object.keys(out).length ? out : null;
+}
+
+export interface SidecarInputs {
+  readonly config: InjectConfig;
+  readonly ports: readonly number[];
+  readonly graceSeconds: number;
+}
+
+/** The proxy's drain deadline: set below what the grace period leaves after the wait, so the proxy exits on its own before SIGKILL. */
+export function drainTimeoutFor(config: InjectConfig, graceSeconds: number): number | null {
+  if (config.drainTimeoutSeconds !== null) return config.drainTimeoutSeconds;
+  if (config.mode !== 'classic') return null;
+  const left = graceSeconds - config.waitBeforeExitSeconds;
+  if (left > DEFAULT_DRAIN_TIMEOUT_SECONDS) return null;
+  return Math.max(1, left - 1);
+}
+
+export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): JsonObject {
+  const admin = config.adminPort;
+  const env: Json[] = [];
+  if (ports.length) env.push({ name: 'EBB_INBOUND', value: ports.map((p, i) => `${config.inboundPort + i}:${p}`).join(',') });
+  env.push({ name: 'EBB_ADMIN_PORT', value: String(admin) });
+  const drain = drainTimeoutFor(config, graceSeconds);
+  if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });
+  if (config.logLevel) env.push({ name: 'EBB_LOG_LEVEL', value: config.logLevel });
+
+  const containerPorts: Json[] = [{ name: 'ebb-admin', containerPort: admin, protocol: 'TCP' }];
+  ports.forEach((p, i) => containerPorts.push({ name: `ebb-in-${p}`, containerPort: config.inboundPort + i, protocol: 'TCP' }));
+
+  const c: JsonObject = {
+    name: PROXY_CONTAINER,
+    image: config.proxyImage,
+    args: ['proxy'],
+    env,
+    ports: containerPorts,
+  };
+  const res = resources(config);
+  if (res) c.resources = res;
+  c.securityContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: PROXY_UID,
+    runAsGroup: PROXY_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const probe = (path: string, extra: JsonObject): JsonObject => ({ httpGet: { path, port: admin }, ...extra });
+  if (config.mode === 'classic') {
+    const lifecycle: JsonObject = {
+      // Blocks the start of the next containers until the proxy answers /ready (the kubelet starts
+      // containers in order and waits for each postStart hook).
+      postStart: { exec: { command: ['ebb', 'await', ...(admin === 4191 ? [] : ['--port', String(admin)]), '--timeout', config.awaitTimeout] } },
+    };
+    const w = config.waitBeforeExitSeconds;
+    if (w > 0) {
+      // The image is distroless (no /bin/sleep, no shell): before the sleep action (1.30) use `ebb sleep`.
+      lifecycle.preStop = kubeAtLeast(config.kubeVersion, 1, 30)
+        ? { sleep: { seconds: w } }
+        : { exec: { command: ['ebb', 'sleep', String(w)] } };
+    }
+    c.lifecycle = lifecycle;
+  } else {
+    c.restartPolicy = 'Always';
+    // The kubelet starts the next container only once a native sidecar's startupProbe succeeds.
+    c.startupProbe = probe('/ready', { periodSeconds: 1, failureThreshold: 120 });
+  }
+  c.livenessProbe = probe('/live', { periodSeconds: 10, failureThreshold: 3 });
+  c.readinessProbe = probe('/ready', { periodSeconds: 2, failureThreshold: 1 });
+  return c;
+}

@@ -1,0 +1,95 @@
+import type { Operation } from 'fast-json-patch';
+import type { FindingCode, ReasonCode } from './messages.js';
+
+export type { Operation };
+export type SidecarMode = 'native' | 'classic';
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Everything inject() needs; build one with resolveInjectConfig(), which validates and freezes it. */
+export interface InjectConfig {
+  readonly mode: SidecarMode;
+  readonly proxyImage: string;
+  /** Classic mode: the proxy's preStop delays its TERM by this many seconds (0 = none). */
+  readonly waitBeforeExitSeconds: number;
+  /** "MAJOR.MINOR" of the target cluster; selects the preStop `sleep` action (>= 1.30). */
+  readonly kubeVersion: string;
+  readonly adminPort: number;
+  /** First inbound listen port; app port i is served on inboundPort + i. */
+  readonly inboundPort: number;
+  readonly drainTimeoutSeconds: number | null;
+  readonly logLevel: string | null;
+  readonly resources: Readonly<ProxyResources>;
+  /** Classic mode postStart: how long `ebb await` waits for /ready. */
+  readonly awaitTimeout: string;
+  /** Recorded in `ebb.io/injected-by`, e.g. "ebb inject 0.1.0" or "ebb injector 0.1.0". */
+  readonly injectedBy: string;
+  readonly proxyVersion: string;
+}
+
+export interface ProxyResources {
+  cpuRequest: string | null;
+  memoryRequest: string | null;
+  cpuLimit: string | null;
+  memoryLimit: string | null;
+}
+
+/** One rule result or sanity observation. `params` are the facts the sentence is rendered from. */
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** The container the finding is about, if any. */
+  readonly container?: string;
+  readonly params: Readonly<Record<string, string | number>>;
+}
+
+export type ResourceStatus =
+  | 'injected'      // proxy added (or re-added: see `reinjected`)
+  | 'uninjected'    // inject's additions removed
+  | 'annotated'     // a Namespace got ebb.io/inject: enabled
+  | 'unchanged'     // nothing to do (e.g. namespace already enabled, uninject of a plain resource)
+  | 'skipped'       // not a pod-carrying kind, or injection disabled: passed through
+  | 'refused';      // cannot be injected safely: nothing is written for it
+
+export interface ResourceReport {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly status: ResourceStatus;
+  /** Why it was skipped/refused/unchanged. */
+  readonly reason?: ReasonCode;
+  /** Facts for the reason's sentence (e.g. { field: "hostNetwork" }). */
+  readonly reasonParams?: Readonly<Record<string, string | number>>;
+  /** True when an earlier ebb injection was removed before injecting again. */
+  readonly reinjected?: boolean;
+  /** Rule findings on the resulting pod template (warnings/errors/info). */
+  readonly findings: readonly Finding[];
+  /** Rules that were checked and held (rendered with √ under --verbose). */
+  readonly passes: readonly Finding[];
+  /** The timing model the rules were evaluated on (for `ebb check`'s timeline). */
+  readonly timing?: TimingModel;
+}
+
+export interface InjectResult {
+  /** RFC 6902 operations against the object given to inject()/uninject(). Empty when nothing changes. */
+  readonly patch: Operation[];
+  readonly report: ResourceReport;
+}
+
+/** What a container does when its pod is deleted, as far as the manifest says. */
+export type PreStop =
+  | { kind: 'none' }
+  | { kind: 'sleep'; seconds: number; shape: string }
+  | { kind: 'other'; shape: string };
+
+export interface TimingModel {
+  /** `none`: no ebb proxy in the template (plain manifest). */
+  readonly mode: SidecarMode | 'none';
+  /** terminationGracePeriodSeconds (G); 30 when unset. */
+  readonly graceSeconds: number;
+  readonly graceDefaulted: boolean;
+  /** Proxy wait before exit (W): its preStop sleep plus EBB_WAIT_BEFORE_EXIT, seconds. */
+  readonly proxyWaitSeconds: number;
+  /** The proxy's drain deadline after TERM. */
+  readonly drainTimeoutSeconds: number;
+  readonly apps: readonly { name: string; preStop: PreStop }[];
+}
