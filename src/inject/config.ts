@@ -19,6 +19,7 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   logLevel: null,
   resources: Object.freeze({ cpuRequest: '10m', memoryRequest: '32Mi', cpuLimit: null, memoryLimit: '128Mi' }),
   awaitTimeout: '2m',
+  jobExit: 'watch',
   injectedBy: `ebb inject ${VERSION}`,
   proxyVersion: VERSION,
 } satisfies InjectConfig);
@@ -98,6 +99,11 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'proxy-memory-request', parse: quantity, apply: (c, v) => { c.resources.memoryRequest = v as string | null; } },
   { flag: 'proxy-cpu-limit', parse: quantity, apply: (c, v) => { c.resources.cpuLimit = v as string | null; } },
   { flag: 'proxy-memory-limit', parse: quantity, apply: (c, v) => { c.resources.memoryLimit = v as string | null; } },
+  {
+    flag: 'job-exit',
+    parse: (raw) => ['watch', 'await', 'none'].includes(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be watch, await or none' },
+    apply: (c, v) => { c.jobExit = v as InjectConfig['jobExit']; },
+  },
   { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
 ];
 

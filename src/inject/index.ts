@@ -8,6 +8,7 @@ import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnno
 import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
+import { applyJobExit, jobExitRefusal } from './jobs.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
 import type { ReasonCode } from './messages.js';
@@ -206,6 +207,8 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const invalid = invalidManifestValue(spec0);
   if (invalid) return refused(object, 'invalid_value', invalid);
   if (cfg.mode === 'native' && !kubeAtLeast(cfg.kubeVersion, 1, 29)) return refused(object, 'native_needs_kube_1_29', { kubeVersion: cfg.kubeVersion });
+  const jobRefusal = jobExitRefusal(object.kind, spec0, cfg);
+  if (jobRefusal) return refused(object, jobRefusal.reason, jobRefusal.params);
 
   const b = new PatchBuilder(object);
   const reinjected = isInjected(getIn(object, tplPath)) ? undoAt(b, tplPath) || true : false;
@@ -232,6 +235,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   } else {
     b.add([...specPath, 'containers', 0], container);
   }
+  const jobFindings = applyJobExit(b, object.kind, tplPath, cfg, undo);
 
   b.set([...meta, 'annotations', ANNOTATIONS.proxyVersion], cfg.proxyVersion);
   b.set([...meta, 'annotations', ANNOTATIONS.injectedBy], cfg.injectedBy);
@@ -252,7 +256,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const finalSpec = b.get(specPath) as JsonObject;
   const timing = timingModel(finalSpec);
   const rules = evaluateTiming(timing, { requestedWaitSeconds: cfg.mode === 'native' ? cfg.waitBeforeExitSeconds : 0 });
-  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec)];
+  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...jobFindings];
   return {
     patch: b.ops,
     report: report(object, 'injected', { reinjected, findings, passes: rules.passes, timing }),

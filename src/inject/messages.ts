@@ -20,6 +20,7 @@ export const REASONS = {
   already_enabled: () => 'already annotated ebb.io/inject: enabled',
   not_injected: () => 'not injected by ebb',
   not_an_object: () => 'not a Kubernetes object (no kind)',
+  job_exit_await_no_command: (p: Params) => `--job-exit await: container "${p.container}" sets no command, so there is nothing to wrap with \`ebb await --shutdown --\` (ebb cannot see the image's ENTRYPOINT); set its command in the manifest, or use --job-exit watch`,
 } as const satisfies Record<string, (p: Params) => string>;
 export type ReasonCode = keyof typeof REASONS;
 
@@ -92,6 +93,22 @@ export const FINDINGS = {
   proxy_version_mismatch: {
     message: (p) => `injected by ebb ${p.injected}, this is ebb ${p.current}`,
     fix: 'run `ebb inject` again to update the sidecar',
+  },
+  job_exit_watch: {
+    message: (p) => `${p.kind} in classic mode: shareProcessNamespace: true and EBB_EXIT_WHEN_APP_EXITS, so the proxy leaves once the app's processes are gone and the Job completes`,
+    fix: 'nothing to do; use --job-exit await if the pod must not share its process namespace',
+  },
+  job_exit_await: {
+    message: (p) => `${p.kind} in classic mode: the command of ${p.containers} now runs under \`ebb await --shutdown --\` and the proxy's /shutdown is enabled; the ebb binary must be on the PATH of each of those app images, or the container fails to start`,
+    fix: 'add the ebb binary to the app image, or use --job-exit watch (no image change)',
+  },
+  job_exit_await_first_ends_proxy: {
+    message: (p) => `--job-exit await with several app containers (${p.containers}): the first one to finish shuts the proxy down while the others may still need it`,
+    fix: 'use --job-exit watch, which waits for every app container',
+  },
+  job_exit_none: {
+    message: (p) => `${p.kind} in classic mode with --job-exit none: the proxy keeps running after the app exits, so the Job will not complete`,
+    fix: 'use --job-exit watch (the default) or --job-exit await, or --mode native',
   },
   not_injected: {
     message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,

@@ -19,6 +19,8 @@ export interface InjectConfig {
   readonly drainTimeoutSeconds: number | null;
   readonly logLevel: string | null;
   readonly resources: Readonly<ProxyResources>;
+  /** Classic-mode Jobs/CronJobs: how the proxy learns the app is done (see inject/jobs.ts). */
+  readonly jobExit: 'watch' | 'await' | 'none';
   /** Classic mode postStart: how long `ebb await` waits for /ready. */
   readonly awaitTimeout: string;
   /** Recorded in `ebb.io/injected-by`, e.g. "ebb inject 0.1.0" or "ebb injector 0.1.0". */
