@@ -2,7 +2,7 @@
 // machine. Reports req/s (MB/s for bulk TCP), p50/p99, RSS and CPU per proxy, the ratios of ebb to
 // each peer against the issue's targets (reported, never asserted), and writes bench-results.json.
 // See docs/bench.md.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { echo, h2load, wrk, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { findTool, killAll, pinned, rssBytes, run, Sampler, sleep, start, stop, type Pinning } from './lib/procs.js';
+import { hottest } from './lib/profile.js';
 import { ratios, renderCells, renderRatios, RSS_IDLE_GOAL_MB, type Cell } from './lib/report.js';
 import { APT_HINT, SCENARIOS, TARGETS, upstreamFor, type Ctx, type Scenario, type UpstreamPorts } from './lib/targets.js';
 
@@ -20,9 +21,10 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N   wrk connections (default 50); h2load uses N/5 clients × 10 streams; bulk TCP uses 4
   --only A,B        only these scenarios (${Object.keys(SCENARIOS).join(', ')}) and/or proxies (${TARGETS.map((t) => t.name).join(', ')})
   --out FILE        results file (default bench-results.json)
-  --no-pin          do not pin processes to CPUs with taskset`;
+  --no-pin          do not pin processes to CPUs with taskset
+  --profile         run ebb under node --cpu-prof: profiles in bench-profiles/, hottest functions printed`;
 
-function options(): { durationS: number; warmupS: number; connections: number; only: string[]; out: string; pin: boolean } {
+function options(): { durationS: number; warmupS: number; connections: number; only: string[]; out: string; pin: boolean; profile: boolean } {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '10' },
@@ -31,6 +33,7 @@ function options(): { durationS: number; warmupS: number; connections: number; o
       only: { type: 'string', default: '' },
       out: { type: 'string', default: 'bench-results.json' },
       'no-pin': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -48,7 +51,7 @@ function options(): { durationS: number; warmupS: number; connections: number; o
   const known = new Set<string>([...Object.keys(SCENARIOS), ...TARGETS.map((t) => t.name)]);
   for (const o of only) if (!known.has(o)) problems.push(`--only: unknown name ${JSON.stringify(o)} (known: ${[...known].join(', ')})`);
   if (problems.length) { console.error(problems.join('\n') + '\n\n' + USAGE); process.exit(64); }
-  return { durationS, warmupS, connections, only, out: values.out, pin: !values['no-pin'] };
+  return { durationS, warmupS, connections, only, out: values.out, pin: !values['no-pin'], profile: values.profile };
 }
 
 const BODY_PREFIX = 'hello from the ebb bench upstream';
@@ -147,7 +150,9 @@ async function main(): Promise<void> {
   console.log('');
 
   const tmp = mkdtempSync(join(tmpdir(), 'ebb-bench-'));
-  const ctx: Ctx = { pin, tmp };
+  const profileDir = opt.profile ? resolve('bench-profiles') : null;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx: Ctx = { pin, tmp, profileDir };
   const cleanup = (): void => { killAll(); rmSync(tmp, { recursive: true, force: true }); };
   process.on('exit', cleanup);
   process.on('SIGINT', () => process.exit(130));
@@ -241,6 +246,13 @@ async function measure(
     cell.note = (err as Error).message;
   } finally {
     await running.stop();
+  }
+  const prof = ctx.profileDir && name === 'ebb' ? join(ctx.profileDir, `ebb-${s}.cpuprofile`) : null;
+  if (prof && existsSync(prof)) {
+    const hot = hottest(prof);
+    cell.info = { ...cell.info, profile: prof, hottest: hot };
+    console.log(`   profile ${prof} — most self time (share of busy samples):`);
+    for (const h of hot) console.log(`     ${h.selfPercent.toFixed(1).padStart(5)}%  ${h.fn}  ${h.where}`);
   }
   return cell;
 }

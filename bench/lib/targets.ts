@@ -1,6 +1,6 @@
 // What the load generator is pointed at, per scenario: nothing (direct), ebb, and the peer proxies.
 // Each target starts its own process(es) on a port picked here, pinned to the proxy CPU.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findTool, freePort, pinned, start, stop, waitForPort, type Pinning, type Proc } from './procs.js';
@@ -30,7 +30,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export interface Ctx { pin: Pinning; tmp: string }
+export interface Ctx {
+  pin: Pinning;
+  tmp: string;
+  /** When set, ebb runs under `node --cpu-prof` and writes its profile into this folder. */
+  profileDir: string | null;
+}
 
 export interface Target {
   name: string;
@@ -42,7 +47,8 @@ export interface Target {
 }
 
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url)); // dist/bench/
-const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
+// EBB_BENCH_BIN points the bench at another build of ebb (a second worktree, a release) to compare.
+const EBB_BIN = process.env.EBB_BENCH_BIN ?? fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
 export const APT_HINT = 'apt-get install -y wrk nghttp2-client haproxy nginx-light';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
@@ -74,7 +80,10 @@ const ebb: Target = {
   start: async (ctx, s, upstreamPort) => {
     const port = await freePort();
     const admin = await freePort();
-    const args = [EBB_BIN, 'proxy', '--app-port', String(upstreamPort), '--inbound-port', String(port), '--admin-port', String(admin), '--log-level', 'warn'];
+    // A profile left by an earlier run must not pass for this one's.
+    if (ctx.profileDir) rmSync(join(ctx.profileDir, `ebb-${s}.cpuprofile`), { force: true });
+    const prof = ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir, '--cpu-prof-name', `ebb-${s}.cpuprofile`] : [];
+    const args = [...prof, EBB_BIN, 'proxy', '--app-port', String(upstreamPort), '--inbound-port', String(port), '--admin-port', String(admin), '--log-level', 'warn'];
     if (s === 'tcp' || s === 'tcp-echo') args.push('--opaque-ports', String(upstreamPort));
     const info: Record<string, unknown> = {};
     const r = await startProcess(ctx, port, process.execPath, args, (line) => {
