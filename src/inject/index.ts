@@ -8,7 +8,7 @@ import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnno
 import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
-import { applyJobExit, jobExitRefusal } from './jobs.js';
+import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
 import type { ReasonCode } from './messages.js';
@@ -296,7 +296,8 @@ export function check(object: unknown, config: InjectConfig): ResourceReport {
     if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });
     const timing = timingModel(spec);
     const rules = evaluateTiming(timing);
-    const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec)];
+    const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec),
+      ...jobExitCheck(object.kind, spec)];
     return report(object, 'injected', { findings, passes: rules.passes, timing });
   }
   const r = inject(object, config).report;

@@ -89,3 +89,33 @@ export function applyJobExit(b: PatchBuilder, kind: string, tplPath: Path, confi
 
   return [{ code: 'job_exit_none', severity: 'warning', params: { kind } }];
 }
+
+function envTrue(container: JsonObject, name: string): boolean {
+  const env = Array.isArray(container.env) ? container.env : [];
+  return env.some((e) => isObject(e) && e.name === name && typeof e.value === 'string' && /^(true|1|yes|on)$/i.test(e.value));
+}
+
+function wrappedByAwaitShutdown(c: JsonObject): boolean {
+  const cmd = Array.isArray(c.command) ? c.command.map(String) : [];
+  const sep = cmd.indexOf('--');
+  const head = sep < 0 ? cmd : cmd.slice(0, sep);
+  return head[1] === 'await' && /(^|\/)(ebb|kubectl-ebb)(\.js)?$/.test(head[0] ?? '') && head.includes('--shutdown') && sep > 0 && sep < cmd.length - 1;
+}
+
+/**
+ * `ebb check` on an injected classic Job/CronJob template: does anything make the proxy leave when
+ * the app is done? (A hand-edited or older manifest may have lost it.)
+ */
+export function jobExitCheck(kind: string, spec: JsonObject): Finding[] {
+  if (!isJobKind(kind)) return [];
+  const list = Array.isArray(spec.containers) ? spec.containers : [];
+  const proxy = list.find((c): c is JsonObject => isObject(c) && c.name === PROXY_CONTAINER);
+  if (!proxy) return []; // native mode (or not injected): Kubernetes completes the Job
+  if (envTrue(proxy, 'EBB_EXIT_WHEN_APP_EXITS')) {
+    if (spec.shareProcessNamespace === true) return [];
+    return [{ code: 'job_exit_watch_without_shared_pid', severity: 'error', params: { kind } }];
+  }
+  const apps = appContainers(spec);
+  if (envTrue(proxy, 'EBB_SHUTDOWN_ENDPOINT') && apps.length > 0 && apps.every(wrappedByAwaitShutdown)) return [];
+  return [{ code: 'job_will_not_complete', severity: 'warning', params: { kind } }];
+}

@@ -106,6 +106,14 @@ export const FINDINGS = {
     message: (p) => `--job-exit await with several app containers (${p.containers}): the first one to finish shuts the proxy down while the others may still need it`,
     fix: 'use --job-exit watch, which waits for every app container',
   },
+  job_exit_watch_without_shared_pid: {
+    message: (p) => `${p.kind}: the proxy has EBB_EXIT_WHEN_APP_EXITS but the pod does not set shareProcessNamespace: true, so the proxy never sees the app and the Job never completes`,
+    fix: 'set spec.shareProcessNamespace: true on the pod template (or run `ebb inject` again)',
+  },
+  job_will_not_complete: {
+    message: (p) => `${p.kind} with a classic-mode proxy and nothing that stops it when the app is done: the Job will not complete`,
+    fix: 'run `ebb inject --job-exit watch` (or await) on it, or use --mode native',
+  },
   job_exit_none: {
     message: (p) => `${p.kind} in classic mode with --job-exit none: the proxy keeps running after the app exits, so the Job will not complete`,
     fix: 'use --job-exit watch (the default) or --job-exit await, or --mode native',

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
-import { inject, injectObject, uninjectObject, resolveInjectConfig, findingSentence, reasonSentence, type InjectConfig } from '../../src/inject/index.js';
+import { check, inject, injectObject, uninjectObject, resolveInjectConfig, findingSentence, reasonSentence, type InjectConfig } from '../../src/inject/index.js';
 
 function cfg(raw: Record<string, string> = {}): InjectConfig {
   const r = resolveInjectConfig(raw);
@@ -159,4 +159,19 @@ test('config.ebb.io/job-exit on the template overrides the flag; a bad value is 
   const r = inject(o, cfg({ mode: 'classic' }));
   assert.equal(r.report.status, 'refused');
   assert.match(reasonSentence(r.report.reason!, r.report.reasonParams), /must be watch, await or none/);
+});
+
+test('check: an injected classic Job passes in watch and await, and is flagged when nothing ends the proxy', () => {
+  for (const jobExit of ['watch', 'await']) {
+    const injected = injectObject(JOB, cfg({ mode: 'classic', 'job-exit': jobExit })).object;
+    assert.ok(!check(injected, cfg()).findings.some((f) => f.code.startsWith('job_')), jobExit);
+  }
+  const none = injectObject(JOB, cfg({ mode: 'classic', 'job-exit': 'none' })).object;
+  assert.ok(check(none, cfg()).findings.some((f) => f.code === 'job_will_not_complete'));
+  const lostShare = injectObject(JOB, cfg({ mode: 'classic' })).object as { spec: { template: { spec: Spec } } };
+  delete lostShare.spec.template.spec.shareProcessNamespace;
+  const f = check(lostShare, cfg()).findings.find((x) => x.code === 'job_exit_watch_without_shared_pid');
+  assert.equal(f?.severity, 'error');
+  const native = injectObject(JOB, cfg()).object;
+  assert.ok(!check(native, cfg()).findings.some((x) => x.code.startsWith('job_')));
 });
