@@ -45,3 +45,14 @@ export class InputError extends EbbError {
     super('input_invalid', message, EXIT.failure);
   }
 }
+
+/** An AdmissionReview the webhook cannot read (bad JSON, wrong shape, no uid, too large): HTTP 400. */
+export class AdmissionReviewError extends EbbError {
+  readonly httpStatus = 400;
+  /** Short stable reason for metrics and logs, e.g. `invalid_json`, `missing_uid`, `body_too_large`. */
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('admission_review_invalid', message, EXIT.failure);
+    this.reason = reason;
+  }
+}

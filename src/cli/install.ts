@@ -1,12 +1,81 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EbbError } from '../errors.js';
+import { stringify } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { generateWebhookCertificates } from '../install/certs.js';
+import {
+  DEFAULT_KUBE_VERSION, MIN_KUBE_VERSION, atLeast, formatKubeVersion, parseKubeVersion,
+} from '../install/kube-version.js';
+import { INJECTOR_NAME, INSTALL_NAMESPACE, renderInstall, type FailurePolicy } from '../install/manifests.js';
 
+interface InstallFlags {
+  failurePolicy: string;
+  tlsSecret?: string;
+  caBundle?: string;
+  kubeVersion: string;
+  image: string;
+  timeoutSeconds: string;
+  certValidityDays: string;
+  output: string;
+}
+
+/** `ebb install`: prints the injector's manifests to stdout, for `ebb install | kubectl apply -f -`. */
 export function register(program: Command): void {
   program
     .command('install')
-    .description('print the manifests that run the injector in a cluster')
-    .allowUnknownOption()
-    .action(() => {
-      throw new EbbError('not_implemented', '`ebb install` is not implemented yet (issue 6)');
+    .description('print the manifests that run the injector (admission webhook) in a cluster')
+    .option('--failure-policy <policy>', 'what the API server does when the webhook is unreachable: Fail or Ignore', 'Fail')
+    .option('--tls-secret <name>', `use this existing kubernetes.io/tls Secret in ${INSTALL_NAMESPACE} (e.g. from cert-manager) instead of generating a certificate`)
+    .option('--ca-bundle <file>', 'with --tls-secret: PEM CA for the webhook caBundle (default: cert-manager CA injection)')
+    .option('--kube-version <version>', `target Kubernetes version (>= ${formatKubeVersion(MIN_KUBE_VERSION)})`, formatKubeVersion(DEFAULT_KUBE_VERSION))
+    .option('--image <ref>', 'injector image', `ebb:${VERSION}`)
+    .option('--timeout-seconds <n>', 'webhook timeoutSeconds (1-30)', '10')
+    .option('--cert-validity-days <n>', 'validity of the generated CA and serving certificate', '3650')
+    .option('-o, --output <format>', 'yaml or json (a v1 List)', 'yaml')
+    .action(async (flags: InstallFlags) => {
+      const problems: string[] = [];
+      let failurePolicy: FailurePolicy = 'Fail';
+      if (flags.failurePolicy === 'Fail' || flags.failurePolicy === 'Ignore') failurePolicy = flags.failurePolicy;
+      else problems.push(`--failure-policy: "${flags.failurePolicy}" is not Fail or Ignore`);
+      const kubeVersion = parseKubeVersion(flags.kubeVersion);
+      if (!kubeVersion) problems.push(`--kube-version: "${flags.kubeVersion}" is not a version like 1.31`);
+      else if (!atLeast(kubeVersion, MIN_KUBE_VERSION.major, MIN_KUBE_VERSION.minor)) {
+        problems.push(`--kube-version: ${formatKubeVersion(kubeVersion)} is older than the oldest supported, ${formatKubeVersion(MIN_KUBE_VERSION)}`);
+      }
+      const timeoutSeconds = Number(flags.timeoutSeconds);
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
+        problems.push(`--timeout-seconds: "${flags.timeoutSeconds}" is not a whole number from 1 to 30`);
+      }
+      const validityDays = Number(flags.certValidityDays);
+      if (!Number.isInteger(validityDays) || validityDays < 1) problems.push(`--cert-validity-days: "${flags.certValidityDays}" is not a whole number >= 1`);
+      if (flags.tlsSecret !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(flags.tlsSecret)) {
+        problems.push(`--tls-secret: "${flags.tlsSecret}" is not a valid Secret name`);
+      }
+      if (flags.caBundle !== undefined && flags.tlsSecret === undefined) problems.push('--ca-bundle only makes sense with --tls-secret');
+      let caBundlePem: string | undefined;
+      if (flags.caBundle !== undefined) {
+        try {
+          caBundlePem = readFileSync(flags.caBundle, 'utf8');
+          if (!caBundlePem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`--ca-bundle: ${flags.caBundle} holds no PEM certificate`);
+        } catch (err) {
+          problems.push(`--ca-bundle: cannot read ${flags.caBundle} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
+      }
+      if (flags.output !== 'yaml' && flags.output !== 'json') problems.push(`-o: "${flags.output}" is not yaml or json`);
+      if (problems.length > 0) throw new ConfigError(problems);
+
+      const certs = flags.tlsSecret
+        ? undefined
+        : await generateWebhookCertificates({ service: INJECTOR_NAME, namespace: INSTALL_NAMESPACE, validityDays });
+      const objects = renderInstall({
+        version: VERSION, image: flags.image, kubeVersion: kubeVersion!, failurePolicy, timeoutSeconds,
+        tlsSecret: flags.tlsSecret, certs, caBundlePem,
+      });
+      if (flags.output === 'json') {
+        process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`);
+      } else {
+        process.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+      }
     });
 }
