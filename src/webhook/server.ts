@@ -151,7 +151,7 @@ export class AdmissionServer {
 
   private async admit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let request: AdmissionRequest;
-    let started = process.hrtime.bigint();
+    let started: bigint;
     try {
       const type = req.headers['content-type'];
       if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {

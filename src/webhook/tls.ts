@@ -19,13 +19,13 @@ export interface TlsPair { cert: string; key: string }
 export function loadTlsPair(certFile: string, keyFile: string): TlsPair {
   let cert: string;
   let key: string;
-  try { cert = readFileSync(certFile, 'utf8'); } catch (err) { throw new Error(`cannot read --tls-cert ${certFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
-  try { key = readFileSync(keyFile, 'utf8'); } catch (err) { throw new Error(`cannot read --tls-key ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  try { cert = readFileSync(certFile, 'utf8'); } catch (err) { throw new Error(`cannot read --tls-cert ${certFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err }); }
+  try { key = readFileSync(keyFile, 'utf8'); } catch (err) { throw new Error(`cannot read --tls-key ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err }); }
   try {
     // Throws on unparsable PEM and on a key that does not belong to the certificate.
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not form a usable pair: ${(err as Error).message}`);
+    throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not form a usable pair: ${(err as Error).message}`, { cause: err });
   }
   return { cert, key };
 }
