@@ -1,12 +1,86 @@
 import type { Command } from 'commander';
-import { EbbError } from '../errors.js';
+import { check } from '../inject/index.js';
+import { findingFix, findingSentence, passSentence, reasonSentence, resourceLabel } from '../inject/messages.js';
+import { checkFindingLines } from '../inject/render.js';
+import { timelineLines } from '../inject/timeline.js';
+import type { ResourceReport } from '../inject/types.js';
+import { isList } from '../manifests/transform.js';
+import { EXIT, UsageError } from '../errors.js';
+import type { InjectConfig } from '../inject/types.js';
+import type { ManifestDoc } from '../manifests/read.js';
+import { addManifestOptions, addSettingOptions, configFromOptions, manifestDocs } from './inject-options.js';
 
+function hasError(r: ResourceReport): boolean {
+  return r.status === 'refused' || r.findings.some((f) => f.severity === 'error');
+}
+
+function header(r: ResourceReport): string {
+  const t = r.timing;
+  if (!t) return `${resourceLabel(r)} ${r.status}${r.reason ? `: ${reasonSentence(r.reason, r.reasonParams)} [${r.reason}]` : ''}`;
+  const mode = t.mode === 'none' ? 'no proxy' : `${t.mode} sidecar`;
+  return `${resourceLabel(r)} (${mode}, terminationGracePeriodSeconds ${t.graceSeconds}${t.graceDefaulted ? ' by default' : ''})`;
+}
+
+function textReport(r: ResourceReport, verbose: boolean): string[] {
+  const lines = [header(r)];
+  if (!r.timing) return lines;
+  for (const f of r.findings) lines.push(...checkFindingLines(f));
+  if (!r.findings.some((f) => f.severity !== 'info')) lines.push('  √ every timing rule holds');
+  if (verbose) for (const p of r.passes) lines.push(`  √ ${passSentence(p)}`);
+  lines.push('  termination timeline (pod deleted at 0s):', ...timelineLines(r.timing).map((l) => `  ${l}`));
+  return lines;
+}
+
+function jsonReport(r: ResourceReport, file: string): unknown {
+  return {
+    file,
+    kind: r.kind,
+    name: r.name,
+    ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
+    status: r.status,
+    ...(r.reason ? { reason: r.reason, reasonMessage: reasonSentence(r.reason, r.reasonParams) } : {}),
+    findings: r.findings.map((f) => ({ code: f.code, severity: f.severity, ...(f.container ? { container: f.container } : {}), message: findingSentence(f), fix: findingFix(f), params: f.params })),
+    passes: r.passes.map((p) => ({ code: p.code, ...(p.container ? { container: p.container } : {}), message: passSentence(p) })),
+    ...(r.timing ? { timing: r.timing } : {}),
+  };
+}
+
+/** `ebb check PATH…`: the timing rules and injection sanity as a lint. Changes nothing; exit 1 on error-level findings. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check')
-    .description('lint manifests against the shutdown timing rules')
-    .allowUnknownOption()
-    .action(() => {
-      throw new EbbError('not_implemented', '`ebb check` is not implemented yet (issue 3)');
-    });
+    .description('lint manifests against the shutdown timing rules (injected or not yet injected)')
+    .option('-o, --output <format>', 'output format: text or json', 'text')
+    .option('-v, --verbose', 'also list the rules that passed (√)', false);
+  addManifestOptions(cmd);
+  addSettingOptions(cmd);
+  cmd.action((args: string[], opts: Record<string, unknown>) => {
+    const json = opts.output === 'json';
+    if (!json && opts.output !== 'text') throw new UsageError(`-o/--output must be text or json, not "${String(opts.output)}"`);
+    const config = configFromOptions(opts, 'ebb check');
+    const out = runCheck(manifestDocs(args, opts), config, { json, verbose: Boolean(opts.verbose) });
+    process.stdout.write(out.stdout);
+    process.exitCode = out.exitCode;
+  });
+}
+
+/** The whole of `ebb check` after parsing. */
+export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opts: { json: boolean; verbose: boolean }): { stdout: string; exitCode: number } {
+  const results: { file: string; report: ResourceReport }[] = [];
+  for (const d of docs) {
+    if (d.value === null) continue;
+    const items = isList(d.value) ? d.value.items : [d.value];
+    for (const item of items) results.push({ file: d.source.name, report: check(item, config) });
+  }
+  const errors = results.filter((r) => hasError(r.report)).length;
+  let stdout: string;
+  if (opts.json) {
+    stdout = JSON.stringify(results.map((r) => jsonReport(r.report, r.file)), null, 2) + '\n';
+  } else {
+    const count = (sev: string): number => results.reduce((n, r) => n + r.report.findings.filter((f) => f.severity === sev).length, 0);
+    const out = results.flatMap((r) => [...textReport(r.report, opts.verbose), '']);
+    out.push(`${results.length} resource(s) checked: ${count('error')} error(s), ${count('warning')} warning(s)`);
+    stdout = out.join('\n') + '\n';
+  }
+  return { stdout, exitCode: errors ? EXIT.failure : EXIT.ok };
 }

@@ -152,3 +152,20 @@ export function overridesFromAnnotations(annotations: Readonly<Record<string, un
   }
   return out;
 }
+
+/** Help text for each setting's flag (the same words document the annotation in docs/inject.md). */
+export const SETTING_HELP: Readonly<Record<string, string>> = {
+  'mode': 'sidecar mode: native (init container with restartPolicy Always) or classic (first regular container)',
+  'proxy-image': `proxy image (default ${DEFAULT_INJECT_CONFIG.proxyImage})`,
+  'wait-before-exit-seconds': 'classic mode: seconds the proxy keeps serving after the pod is deleted, before TERM (default 0)',
+  'kube-version': `target Kubernetes version; >= 1.30 uses the preStop sleep action, else exec ebb sleep (default ${DEFAULT_INJECT_CONFIG.kubeVersion})`,
+  'admin-port': `proxy admin port for probes (default ${DEFAULT_INJECT_CONFIG.adminPort})`,
+  'inbound-port': `first inbound listen port; app port i is served on this + i (default ${DEFAULT_INJECT_CONFIG.inboundPort})`,
+  'drain-timeout-seconds': 'proxy drain deadline after TERM (default: the proxy\'s 30, lowered in classic mode to fit the grace period)',
+  'proxy-log-level': 'proxy log level (default: the proxy\'s info)',
+  'proxy-cpu-request': `proxy CPU request, or none (default ${DEFAULT_INJECT_CONFIG.resources.cpuRequest})`,
+  'proxy-memory-request': `proxy memory request, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryRequest})`,
+  'proxy-cpu-limit': 'proxy CPU limit, or none (default none)',
+  'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
+  'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
+};
