@@ -1,12 +1,32 @@
-import type { Command } from 'commander';
-import { EbbError } from '../errors.js';
+import { Option, type Command } from 'commander';
+import { loadProxyConfig, PROXY_OPTIONS, type RawFlags } from '../config/proxy.js';
+import { createLogger } from '../log.js';
+import { startProxy } from '../proxy/index.js';
 
+/** `ebb proxy`: parse and validate all config (exit 64 on any problem) before binding anything. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('proxy')
-    .description('run the sidecar proxy (inbound listener, admin server, graceful drain)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new EbbError('not_implemented', '`ebb proxy` is not implemented yet (issue 2)');
-    });
+    .description('run the sidecar proxy (inbound listener, admin server, graceful drain); see docs/proxy.md');
+  for (const o of PROXY_OPTIONS) {
+    const desc = `${o.description} [env ${o.env}${o.default !== undefined && o.default !== '' ? `, default ${o.default}` : ''}]`;
+    if (o.arg === '') {
+      cmd.addOption(new Option(`--${o.name} [bool]`, desc));
+    } else if (o.repeatable) {
+      cmd.addOption(new Option(`--${o.name} ${o.arg}`, desc).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]));
+    } else {
+      cmd.addOption(new Option(`--${o.name} ${o.arg}`, desc));
+    }
+  }
+  cmd.action(async (flags: RawFlags) => {
+    const config = loadProxyConfig(flags, process.env);
+    const log = createLogger(config.logLevel, config.logFormat, 'ebb-proxy');
+    const proxy = await startProxy(config, log);
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => proxy.drain.trigger(sig));
+    await proxy.drain.exited;
+    proxy.close();
+    // Exit now rather than when the event loop empties: a stray keep-alive socket or timer must
+    // not keep a terminating pod around. Logs are written synchronously, so nothing is lost.
+    process.exit(0);
+  });
 }

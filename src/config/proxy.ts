@@ -1,0 +1,158 @@
+import { ConfigError } from '../errors.js';
+import { LOG_LEVELS, type LogFormat } from '../log.js';
+import type { LevelWithSilent } from 'pino';
+import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
+import {
+  parseBoolean, parseChoice, parseInboundPair, parsePort, parsePortList, parseSeconds,
+  type InboundPair, type Parsed,
+} from './values.js';
+
+/**
+ * `ebb proxy` configuration: one table of options (flag, env var, default), parsed from flags and
+ * EBB_* env (flags win), validated once with every problem collected, then frozen. Nothing binds a
+ * port before this succeeds. docs/proxy.md documents each row.
+ *
+ * To add an option: add a row to PROXY_OPTIONS, a field to ProxyConfig, and read it in
+ * loadProxyConfig. The CLI builds its flags from this table.
+ */
+export interface ProxyOption {
+  /** flag name without dashes, e.g. "app-port" */
+  readonly name: string;
+  readonly env: string;
+  /** commander's value placeholder; '' = a boolean switch */
+  readonly arg: string;
+  readonly default: string | undefined;
+  readonly repeatable?: boolean;
+  readonly description: string;
+}
+
+export const PROXY_OPTIONS: readonly ProxyOption[] = [
+  { name: 'app-port', env: 'EBB_APP_PORT', arg: '<port>', default: undefined,
+    description: 'the app listens on 127.0.0.1:PORT; inbound traffic is forwarded there (required unless --inbound)' },
+  { name: 'inbound-port', env: 'EBB_INBOUND_PORT', arg: '<port>', default: '4143',
+    description: 'port of the inbound listener that forwards to --app-port' },
+  { name: 'inbound', env: 'EBB_INBOUND', arg: '<listen:app>', default: undefined, repeatable: true,
+    description: 'an extra inbound listener LISTEN:APP (repeatable; env: comma-separated "4143:8080,4144:9090")' },
+  { name: 'inbound-host', env: 'EBB_INBOUND_HOST', arg: '<addr>', default: '0.0.0.0',
+    description: 'address the inbound listeners bind' },
+  { name: 'admin-port', env: 'EBB_ADMIN_PORT', arg: '<port>', default: '4191',
+    description: 'port of the admin server (/live /ready /metrics /state /shutdown), bound on 0.0.0.0' },
+  { name: 'opaque-ports', env: 'EBB_OPAQUE_PORTS', arg: '<list>', default: '',
+    description: 'app ports proxied as plain TCP without protocol detection, e.g. "3306,6379,8000-8010"' },
+  { name: 'wait-before-exit', env: 'EBB_WAIT_BEFORE_EXIT', arg: '<seconds>', default: '0',
+    description: 'after TERM, keep serving as normal this long before draining' },
+  { name: 'drain-timeout', env: 'EBB_DRAIN_TIMEOUT', arg: '<seconds>', default: '30',
+    description: 'how long draining may take before the rest is closed by force and the proxy exits' },
+  { name: 'upstream-timeout', env: 'EBB_UPSTREAM_TIMEOUT', arg: '<seconds>', default: '0',
+    description: 'time the app has to send response headers before the client gets 504 (0 = no limit)' },
+  { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
+    description: 'enable POST /shutdown on the admin server (loopback clients only)' },
+  { name: 'log-level', env: 'EBB_LOG_LEVEL', arg: '<level>', default: 'info',
+    description: `log level: ${LOG_LEVELS.join(', ')}` },
+  { name: 'log-format', env: 'EBB_LOG_FORMAT', arg: '<format>', default: 'json',
+    description: 'log format: json or pretty (logs go to stderr)' },
+];
+
+export interface ProxyConfig {
+  /** Every inbound listener: --app-port (on --inbound-port) first, then each --inbound pair. */
+  readonly inbound: readonly InboundPair[];
+  readonly inboundHost: string;
+  readonly adminPort: number;
+  readonly opaquePorts: ReadonlySet<number>;
+  readonly waitBeforeExit: WaitSpec;
+  readonly drainTimeoutSeconds: number;
+  readonly upstreamTimeoutSeconds: number;
+  readonly shutdownEndpoint: boolean;
+  readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
+}
+
+/** Raw values as commander hands them over: strings, string[] for repeatable, true for bare switches. */
+export type RawFlags = Readonly<Record<string, string | string[] | boolean | undefined>>;
+
+/** Commander's camelCase key for a flag name ("app-port" → "appPort"). */
+export function flagKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
+  const problems: string[] = [];
+
+  /** The raw value for an option, with where it came from, or undefined. */
+  const raw = (opt: ProxyOption): { value: string | string[]; from: string } | undefined => {
+    const f = flags[flagKey(opt.name)];
+    if (f !== undefined && f !== false) return { value: f === true ? 'true' : f, from: `--${opt.name}` };
+    const e = env[opt.env];
+    if (e !== undefined && e !== '') {
+      return { value: opt.repeatable ? e.split(',').map((s) => s.trim()).filter(Boolean) : e, from: opt.env };
+    }
+    return opt.default === undefined ? undefined : { value: opt.default, from: 'default' };
+  };
+  const get = <T>(name: string, parse: (s: string) => Parsed<T>): T | undefined => {
+    const opt = PROXY_OPTIONS.find((o) => o.name === name);
+    if (!opt) throw new Error(`unknown proxy option ${name}`);
+    const r = raw(opt);
+    if (r === undefined) return undefined;
+    const s = Array.isArray(r.value) ? r.value.join(',') : r.value;
+    const p = parse(s);
+    if (p.ok) return p.value;
+    problems.push(`${r.from === 'default' ? `--${name}` : r.from}: ${p.problem}`);
+    return undefined;
+  };
+  const getList = <T>(name: string, parse: (s: string) => Parsed<T>): T[] => {
+    const opt = PROXY_OPTIONS.find((o) => o.name === name)!;
+    const r = raw(opt);
+    if (r === undefined) return [];
+    const out: T[] = [];
+    for (const s of Array.isArray(r.value) ? r.value : [r.value]) {
+      const p = parse(s);
+      if (p.ok) out.push(p.value);
+      else problems.push(`${r.from}: ${p.problem}`);
+    }
+    return out;
+  };
+
+  const appPort = get('app-port', parsePort);
+  if (appPort === 0) problems.push('--app-port: must not be 0 (the app listens on a real port)');
+  const inboundPort = get('inbound-port', parsePort);
+  const pairs = getList('inbound', parseInboundPair);
+  const inboundHost = get('inbound-host', (s) => (s.trim() ? { ok: true, value: s.trim() } : { ok: false, problem: 'empty address' }));
+  const adminPort = get('admin-port', parsePort);
+  const opaquePorts = get('opaque-ports', parsePortList);
+  const waitBeforeExit = get('wait-before-exit', parseWaitBeforeExit);
+  const drainTimeout = get('drain-timeout', parseSeconds);
+  const upstreamTimeout = get('upstream-timeout', parseSeconds);
+  const shutdownEndpoint = get('shutdown-endpoint', parseBoolean);
+  const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
+  const logFormat = get('log-format', (s) => parseChoice(s, ['json', 'pretty'] as const));
+
+  const inbound: InboundPair[] = [];
+  if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
+  inbound.push(...pairs);
+  const given = (name: string): boolean => raw(PROXY_OPTIONS.find((o) => o.name === name)!) !== undefined;
+  if (!given('app-port') && !given('inbound')) {
+    problems.push('no app to forward to: give --app-port N (EBB_APP_PORT) or --inbound LISTEN:APP (EBB_INBOUND)');
+  }
+  const seen = new Set<number>();
+  for (const { listenPort } of inbound) {
+    if (listenPort !== 0 && seen.has(listenPort)) problems.push(`inbound listen port ${listenPort} is used twice`);
+    seen.add(listenPort);
+  }
+  if (adminPort !== undefined && adminPort !== 0 && seen.has(adminPort)) {
+    problems.push(`--admin-port ${adminPort} is also an inbound listen port`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    inbound: Object.freeze(inbound.map((p) => Object.freeze(p))),
+    inboundHost: inboundHost!,
+    adminPort: adminPort!,
+    opaquePorts: opaquePorts!,
+    waitBeforeExit: Object.freeze(waitBeforeExit!),
+    drainTimeoutSeconds: drainTimeout!,
+    upstreamTimeoutSeconds: upstreamTimeout!,
+    shutdownEndpoint: shutdownEndpoint!,
+    logLevel: logLevel!,
+    logFormat: logFormat!,
+  });
+}

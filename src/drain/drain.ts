@@ -1,0 +1,263 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log.js';
+import { ActivityClock } from './activity.js';
+import type { WaitingStrategy } from './waiting.js';
+
+/**
+ * The protocol-free shutdown state machine: running → waiting → draining → exited.
+ *
+ * Anything that must finish before the process may exit holds a Handle (a connection, a pipe, a
+ * listener, the outbound side while the app lives). Protocols decide what "graceful" means by
+ * listening for phase changes (`on('draining', …)`); the drain only counts handles, runs the
+ * waiting strategy and enforces the deadline, forcing still-held handles closed when it passes.
+ */
+export type Phase = 'running' | 'waiting' | 'draining' | 'exited';
+export const PHASES: readonly Phase[] = ['running', 'waiting', 'draining', 'exited'];
+
+export interface Handle {
+  /** Let go; idempotent. The drain completes when the last handle is released. */
+  release(): void;
+  /** Re-label (e.g. "inbound:detecting" → "inbound:http1" once the protocol is known). */
+  setKind(kind: string): void;
+}
+
+/** When a registered listener stops accepting. */
+export interface ListenerPolicy {
+  readonly name: string;
+  /** Arrange for `close` to be called at the right moment (and at the latest at the deadline). */
+  attach(drain: Drain, close: () => void): void;
+}
+
+/** Inbound listeners: stop accepting when draining starts, so a new connect is refused. */
+export const closeAtDraining: ListenerPolicy = {
+  name: 'close-at-draining',
+  attach(drain, close) { drain.on('draining', close); },
+};
+
+export interface InFlight { readonly requests: number; readonly handles: Readonly<Record<string, number>> }
+
+export interface DrainSummary {
+  readonly reason: string;
+  readonly waitEndedBy: string;
+  readonly drainEndedBy: 'idle' | 'deadline';
+  readonly waitingMs: number;
+  readonly drainingMs: number;
+  readonly totalMs: number;
+  readonly servedWhileWaiting: number;
+  readonly inFlightAtTrigger: InFlight;
+  readonly inFlightAtDraining: InFlight;
+  readonly forcedCloses: number;
+}
+
+export interface DrainOptions {
+  readonly waiting: WaitingStrategy;
+  readonly drainTimeoutSeconds: number;
+  readonly log: Logger;
+}
+
+class HandleImpl implements Handle {
+  released = false;
+  constructor(private readonly drain: Drain, public kind: string, readonly force: (() => void) | undefined) {}
+  setKind(kind: string): void {
+    if (!this.released) this.drain.retag(this, kind);
+  }
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.drain.releaseHandle(this);
+  }
+}
+
+export class Drain {
+  phase: Phase = 'running';
+  reason: string | null = null;
+  readonly activity = new ActivityClock();
+  /** Requests (HTTP/1 requests, HTTP/2 streams) between start and end, all protocols. */
+  requestsInFlight = 0;
+  /** Requests started during the waiting phase. */
+  servedWhileWaiting = 0;
+  forcedCloses = 0;
+  /** performance.now() when each phase was entered. */
+  readonly enteredAt: Record<Phase, number | null> = { running: performance.now(), waiting: null, draining: null, exited: null };
+  /** Date.now() of the trigger, for /state. */
+  triggeredAtEpochMs: number | null = null;
+  summary: DrainSummary | null = null;
+  /** Resolves once the drain is complete (phase `exited`). */
+  readonly exited: Promise<DrainSummary>;
+
+  private readonly handles = new Set<HandleImpl>();
+  private readonly kindCounts = new Map<string, number>();
+  private readonly listeners: Record<Phase, Array<() => void>> = { running: [], waiting: [], draining: [], exited: [] };
+  private readonly abort = new AbortController();
+  private deadline: NodeJS.Timeout | null = null;
+  private waitEndedBy = '';
+  private forcing = false;
+  private inFlightAtTrigger: InFlight = { requests: 0, handles: {} };
+  private inFlightAtDraining: InFlight = { requests: 0, handles: {} };
+  private resolveExited!: (s: DrainSummary) => void;
+
+  constructor(private readonly opts: DrainOptions) {
+    this.exited = new Promise((resolve) => { this.resolveExited = resolve; });
+  }
+
+  /**
+   * Start shutdown. Returns false (and logs) if it was already started: a second TERM, a TERM
+   * after POST /shutdown, … are ignored rather than cutting the drain short.
+   */
+  trigger(reason: string): boolean {
+    if (this.phase !== 'running') {
+      this.opts.log.info({ reason, phase: this.phase, firstReason: this.reason }, 'shutdown already in progress; trigger ignored');
+      return false;
+    }
+    this.reason = reason;
+    this.triggeredAtEpochMs = Date.now();
+    this.inFlightAtTrigger = this.inFlight();
+    this.opts.log.info({ reason, waitBeforeExit: this.opts.waiting.spec, drainTimeoutSeconds: this.opts.drainTimeoutSeconds,
+      inFlight: this.inFlightAtTrigger }, 'shutdown started');
+    this.enter('waiting');
+    this.opts.waiting.wait({ activity: this.activity, signal: this.abort.signal }).then(
+      (why) => this.startDraining(why),
+      (err: unknown) => {
+        this.opts.log.error({ err }, 'waiting strategy failed; draining now');
+        this.startDraining('error');
+      },
+    );
+    return true;
+  }
+
+  /** Call `fn` when `phase` is entered (at once if it already has been). */
+  on(phase: Phase, fn: () => void): void {
+    if (this.enteredAt[phase] !== null) queueMicrotask(fn);
+    else this.listeners[phase].push(fn);
+  }
+
+  /**
+   * Hold the drain open until `release()`. `force` is called if the drain deadline passes first
+   * (e.g. socket.destroy()); `kind` groups handles in /state and logs ("http1", "tcp", …).
+   */
+  hold(kind: string, force?: () => void): Handle {
+    const h = new HandleImpl(this, kind, force);
+    this.handles.add(h);
+    this.kindCounts.set(kind, (this.kindCounts.get(kind) ?? 0) + 1);
+    return h;
+  }
+
+  /** Register a listener: it holds the drain until `policy` closes it (or the deadline does). */
+  registerListener(close: () => void, policy: ListenerPolicy = closeAtDraining): void {
+    let closed = false;
+    const h = this.hold('listener', () => { closed = true; close(); });
+    policy.attach(this, () => {
+      if (closed) return;
+      closed = true;
+      close();
+      h.release();
+    });
+  }
+
+  // Hot path: two increments, one clock read, no allocation.
+  requestStarted(): void {
+    this.requestsInFlight++;
+    this.activity.touch();
+    if (this.phase === 'waiting') this.servedWhileWaiting++;
+  }
+
+  requestFinished(): void {
+    this.requestsInFlight--;
+  }
+
+  /** A new inbound connection: marks activity for the `auto` waiting strategy. */
+  connectionAccepted(): void {
+    this.activity.touch();
+  }
+
+  inFlight(): InFlight {
+    return { requests: this.requestsInFlight, handles: Object.fromEntries([...this.kindCounts].filter(([, n]) => n > 0)) };
+  }
+
+  handleCount(kind?: string): number {
+    return kind === undefined ? this.handles.size : this.kindCounts.get(kind) ?? 0;
+  }
+
+  /** Milliseconds spent in a phase so far (or in total, if it is over). */
+  phaseMs(phase: Phase): number | null {
+    const i = PHASES.indexOf(phase);
+    const start = this.enteredAt[phase];
+    if (start === null) return null;
+    const next = PHASES[i + 1];
+    const end = (next && this.enteredAt[next]) ?? performance.now();
+    return Math.round(end - start);
+  }
+
+  /** @internal called by Handle.setKind */
+  retag(h: HandleImpl, kind: string): void {
+    this.kindCounts.set(h.kind, this.kindCounts.get(h.kind)! - 1);
+    h.kind = kind;
+    this.kindCounts.set(kind, (this.kindCounts.get(kind) ?? 0) + 1);
+  }
+
+  /** @internal called by Handle.release */
+  releaseHandle(h: HandleImpl): void {
+    if (!this.handles.delete(h)) return;
+    this.kindCounts.set(h.kind, this.kindCounts.get(h.kind)! - 1);
+    if (this.phase === 'draining' && this.handles.size === 0 && !this.forcing) this.finish('idle');
+  }
+
+  private enter(phase: Phase): void {
+    this.phase = phase;
+    this.enteredAt[phase] = performance.now();
+    const fns = this.listeners[phase];
+    this.listeners[phase] = [];
+    for (const fn of fns) {
+      try { fn(); } catch (err) { this.opts.log.error({ err, phase }, 'phase listener failed'); }
+    }
+  }
+
+  private startDraining(why: string): void {
+    if (this.phase !== 'waiting') return;
+    this.waitEndedBy = why;
+    this.inFlightAtDraining = this.inFlight();
+    this.opts.log.info({ waitEndedBy: why, servedWhileWaiting: this.servedWhileWaiting, inFlight: this.inFlightAtDraining }, 'draining');
+    this.enter('draining');
+    // A draining listener (closing a server) may already have released the last handle.
+    if ((this.phase as Phase) !== 'draining') return;
+    if (this.handles.size === 0) { this.finish('idle'); return; }
+    this.deadline = setTimeout(() => this.forceRest(), this.opts.drainTimeoutSeconds * 1000);
+  }
+
+  private forceRest(): void {
+    if (this.phase !== 'draining') return;
+    const rest = [...this.handles];
+    this.forcing = true;
+    this.opts.log.warn({ inFlight: this.inFlight() }, 'drain deadline reached; closing the rest by force');
+    for (const h of rest) {
+      if (h.force) {
+        this.forcedCloses++;
+        try { h.force(); } catch (err) { this.opts.log.error({ err, kind: h.kind }, 'forced close failed'); }
+      }
+      h.release();
+    }
+    this.finish('deadline');
+  }
+
+  private finish(how: 'idle' | 'deadline'): void {
+    if (this.phase === 'exited') return;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.abort.abort();
+    this.enter('exited');
+    const summary: DrainSummary = {
+      reason: this.reason ?? 'unknown',
+      waitEndedBy: this.waitEndedBy,
+      drainEndedBy: how,
+      waitingMs: this.phaseMs('waiting') ?? 0,
+      drainingMs: this.phaseMs('draining') ?? 0,
+      totalMs: Math.round(performance.now() - (this.enteredAt.waiting ?? performance.now())),
+      servedWhileWaiting: this.servedWhileWaiting,
+      inFlightAtTrigger: this.inFlightAtTrigger,
+      inFlightAtDraining: this.inFlightAtDraining,
+      forcedCloses: this.forcedCloses,
+    };
+    this.summary = summary;
+    this.opts.log.info(summary, 'shutdown complete');
+    this.resolveExited(summary);
+  }
+}

@@ -1,0 +1,17 @@
+import type { Socket } from 'node:net';
+import type { ProxyConfig } from '../config/proxy.js';
+import type { Drain, Handle } from '../drain/index.js';
+import type { ProxyMetrics } from '../admin/metrics.js';
+import type { Logger } from '../log.js';
+
+/** What every protocol handler needs: shared by all listeners of one proxy process. */
+export interface ProxyContext {
+  readonly config: ProxyConfig;
+  readonly drain: Drain;
+  readonly metrics: ProxyMetrics;
+  readonly log: Logger;
+}
+
+/** The drain handle of an accepted connection travels with its socket. */
+export const kHandle = Symbol('ebb.handle');
+export type TrackedSocket = Socket & { [kHandle]?: Handle };

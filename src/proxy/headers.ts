@@ -1,0 +1,49 @@
+/**
+ * Hop-by-hop header handling per RFC 9110 §7.6.1: Connection, the fields it names, and the
+ * fields that only ever describe one hop (Keep-Alive, Proxy-Connection, TE, Transfer-Encoding,
+ * Upgrade) are not forwarded. Each hop frames its own message.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade']);
+
+/** Names listed in a Connection header value ("close, x-foo" → ["x-foo"]; close/keep-alive are not fields). */
+function connectionNamed(value: string): string[] {
+  const out: string[] = [];
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t && t !== 'close' && t !== 'keep-alive') out.push(t);
+  }
+  return out;
+}
+
+/**
+ * Filters a flat [name, value, name, value…] list (node's rawHeaders) into a new flat list for the
+ * next hop. Fast path: no Connection header naming extra fields, which is almost every request.
+ */
+export function forwardableRawHeaders(raw: readonly string[]): string[] {
+  let extra: string[] | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      const named = connectionNamed(raw[i + 1]!);
+      if (named.length) (extra ??= []).push(...named);
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (extra !== null && extra.includes(lower))) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** Same for response headers as undici delivers them (Buffers), converted to strings for node:http. */
+export function forwardableRawBufferHeaders(raw: readonly Buffer[]): string[] {
+  const strings: string[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) strings[i] = raw[i]!.toString('latin1');
+  return forwardableRawHeaders(strings);
+}
+
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName);
+}

@@ -1,0 +1,219 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { DIR_INBOUND, PROTO_HTTP1 } from '../admin/metrics.js';
+import { classifyUpstreamError, httpStatusFor, writeHttp1Error } from './errors.js';
+import { forwardableRawBufferHeaders, forwardableRawHeaders } from './headers.js';
+import { pipeToApp } from './tcp.js';
+import { kHandle, type ProxyContext, type TrackedSocket } from './context.js';
+import type { Upstream } from './upstream.js';
+
+/**
+ * HTTP/1.1 from client to app, and what "graceful" means for it:
+ * - waiting: every response carries `Connection: close`, so keep-alive clients reconnect (and land
+ *   on another pod once their endpoint view is fresh);
+ * - draining: idle keep-alive connections are closed at once, busy ones after their response;
+ *   a request that still arrives on an open connection gets a fast 503 with `Connection: close`
+ *   (this pod's endpoint is going away; the client should retry elsewhere, and a drain must not be
+ *   held open by keep-alive clients that keep sending).
+ */
+const kConn = Symbol('ebb.h1conn');
+
+interface ConnState { readonly socket: Socket; active: number; upgraded: boolean }
+type H1Socket = TrackedSocket & { [kConn]?: ConnState };
+
+export class Http1Proxy {
+  readonly server: http.Server;
+  private readonly conns = new Set<ConnState>();
+
+  constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
+    this.server = http.createServer({
+      // Idle keep-alive connections stay open long: the client, who sends, should be the side
+      // that decides to drop them, or it races our close with its next request.
+      keepAliveTimeout: 60_000,
+      requestTimeout: 0, // large uploads may take as long as they take
+      noDelay: true,
+    });
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('checkContinue', (req, res) => this.onExpectContinue(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('connect', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    ctx.drain.on('draining', () => this.closeIdle());
+  }
+
+  /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */
+  accept(socket: Socket): void {
+    const state: ConnState = { socket, active: 0, upgraded: false };
+    (socket as H1Socket)[kConn] = state;
+    this.conns.add(state);
+    socket.once('close', () => this.conns.delete(state));
+    this.server.emit('connection', socket);
+    socket.resume(); // detection paused it; the bytes it read were put back
+  }
+
+  private closeIdle(): void {
+    for (const c of this.conns) if (c.active === 0 && !c.upgraded) c.socket.destroy();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const drain = this.ctx.drain;
+    const state = (req.socket as H1Socket)[kConn]!;
+    drain.requestStarted();
+    state.active++;
+    const start = performance.now();
+    if (drain.phase !== 'running') {
+      res.shouldKeepAlive = false;
+      if (drain.phase !== 'waiting') {
+        this.track(res, state, start, 503);
+        writeHttp1Error(res, 'shutting_down');
+        return;
+      }
+    }
+    const headers = forwardableRawHeaders(req.rawHeaders);
+    const handler = new ForwardHandler(res);
+    this.track(res, state, start, handler);
+    this.upstream.pool.dispatch({
+      path: req.url!,
+      method: req.method!,
+      headers,
+      body: hasBody(req) ? req : null,
+    }, handler as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Bookkeeping when the response is over, whichever way it ended. */
+  private track(res: ServerResponse, state: ConnState, start: number, status: number | StatusSource): void {
+    res.once('close', () => {
+      const drain = this.ctx.drain;
+      drain.requestFinished();
+      state.active--;
+      const code = typeof status === 'number' ? status : status.done(res);
+      this.ctx.metrics.requestDone(DIR_INBOUND, PROTO_HTTP1, code, (performance.now() - start) / 1000);
+      // A response that started before draining went out keep-alive; close the connection now.
+      if (drain.phase === 'draining' && state.active === 0 && !state.upgraded) state.socket.destroySoon();
+    });
+  }
+
+  /** Expect: 100-continue goes through node:http, which relays the app's own 100 (undici cannot). */
+  private onExpectContinue(req: IncomingMessage, res: ServerResponse): void {
+    const drain = this.ctx.drain;
+    const state = (req.socket as H1Socket)[kConn]!;
+    drain.requestStarted();
+    state.active++;
+    const start = performance.now();
+    const result = { status: 0, done: (r: ServerResponse) => (r.writableFinished ? result.status : 0) };
+    this.track(res, state, start, result);
+    res.once('close', () => { if (!res.writableFinished) up.destroy(); });
+    if (drain.phase !== 'running') res.shouldKeepAlive = false;
+    const up = http.request({
+      host: this.upstream.host,
+      port: this.upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: forwardableRawHeaders(req.rawHeaders),
+      agent: this.upstream.agent,
+      setHost: false,
+    });
+    up.on('continue', () => res.writeContinue());
+    up.on('response', (ures) => {
+      result.status = ures.statusCode ?? 0;
+      res.writeHead(result.status, ures.statusMessage, forwardableRawHeaders(ures.rawHeaders));
+      ures.pipe(res);
+      ures.on('error', () => res.destroy());
+      ures.on('aborted', () => res.destroy());
+    });
+    up.on('error', (err) => {
+      if (res.headersSent) { res.destroy(err); return; }
+      const cause = classifyUpstreamError(err);
+      result.status = httpStatusFor(cause);
+      writeHttp1Error(res, cause);
+    });
+    req.pipe(up);
+  }
+
+  /** Upgrades (WebSocket) and CONNECT: replay the request head to the app and splice the bytes. */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const s = socket as H1Socket;
+    const state = s[kConn];
+    if (state) state.upgraded = true;
+    s[kHandle]?.setKind('inbound:upgraded');
+    this.ctx.drain.requestStarted();
+    this.ctx.drain.requestFinished();
+    (socket as Socket).setTimeout(0);
+    let preamble = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) preamble += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    preamble += '\r\n';
+    pipeToApp(this.ctx, socket, this.upstream.port, head.length ? Buffer.concat([Buffer.from(preamble, 'latin1'), head]) : Buffer.from(preamble, 'latin1'));
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  const cl = h['content-length'];
+  return (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
+}
+
+interface StatusSource { done(res: ServerResponse): number }
+
+/**
+ * An undici dispatch handler (the callback API, no stream objects in between) that writes the
+ * app's response straight into the client's response, with backpressure both ways.
+ */
+class ForwardHandler implements StatusSource {
+  private abort: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  private status = 0;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  /** Called when the client's response closed; returns the status for metrics (0 = none). */
+  done(res: ServerResponse): number {
+    if (!res.writableFinished && this.abort) this.abort(new Error('client went away'));
+    return res.writableFinished ? this.status : 0;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // informational (103): not relayed
+    this.status = statusCode;
+    this.resume = resume;
+    if (this.res.destroyed) return false;
+    this.res.writeHead(statusCode, statusText || undefined, forwardableRawBufferHeaders(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const ok = this.res.write(chunk);
+    if (!ok) this.res.once('drain', this.resume!);
+    return ok;
+  }
+
+  onComplete(trailers: Buffer[] | null): void {
+    if (trailers && trailers.length > 0 && this.res.chunkedEncoding) {
+      const t: Record<string, string> = {};
+      for (let i = 0; i < trailers.length; i += 2) t[trailers[i]!.toString('latin1')] = trailers[i + 1]!.toString('latin1');
+      this.res.addTrailers(t);
+    }
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    const res = this.res;
+    // Part of the response is out: cut the connection so the client sees an aborted response
+    // (a truncated body) rather than a clean end or a hang.
+    if (res.headersSent) { res.destroy(err); return; }
+    if (res.destroyed) return;
+    const cause = classifyUpstreamError(err);
+    this.status = httpStatusFor(cause);
+    writeHttp1Error(res, cause);
+  }
+}

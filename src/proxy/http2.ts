@@ -1,0 +1,143 @@
+import http2, {
+  type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders,
+  type ServerHttp2Session, type ServerHttp2Stream,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { DIR_INBOUND, PROTO_GRPC, PROTO_HTTP2 } from '../admin/metrics.js';
+import { classifyUpstreamError, isGrpc, respondHttp2Error } from './errors.js';
+import { isHopByHop } from './headers.js';
+import type { ProxyContext } from './context.js';
+import type { Upstream } from './upstream.js';
+
+/**
+ * HTTP/2 cleartext (prior knowledge) and gRPC, stream by stream to an h2c session with the app.
+ * Graceful close for HTTP/2: at draining every client session gets GOAWAY (session.close()), which
+ * refuses new streams and lets the open ones finish; the connection closes when the last one does.
+ * Trailers are carried both ways (gRPC status lives there) and RST_STREAM is propagated both ways.
+ */
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+
+// Bigger windows than the protocol default (64 KiB) so one large stream is not throttled by
+// round trips between proxy and peer.
+const SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, enablePush: false };
+const CONNECTION_WINDOW = 8 << 20;
+
+export class Http2Proxy {
+  readonly server: http2.Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private upSession: ClientHttp2Session | null = null;
+
+  constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
+    this.server = http2.createServer({ settings: SETTINGS });
+    this.server.on('session', (s: ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.once('close', () => this.sessions.delete(s));
+      s.on('error', (err) => ctx.log.debug({ err: err.message }, 'h2: client session error'));
+      s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
+    });
+    this.server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
+    ctx.drain.on('draining', () => {
+      for (const s of this.sessions) if (!s.closed) s.close();
+    });
+    upstream.onClose(() => this.upSession?.destroy());
+  }
+
+  accept(socket: Socket): void {
+    this.server.emit('connection', socket);
+  }
+
+  /** The shared h2c session to the app; a new one after the old one closed or got GOAWAY. */
+  private session(): ClientHttp2Session {
+    const cur = this.upSession;
+    if (cur && !cur.closed && !cur.destroyed) return cur;
+    const s = http2.connect(`http://${this.upstream.host}:${this.upstream.port}`, { settings: SETTINGS });
+    s.on('error', (err) => this.ctx.log.debug({ err: err.message }, 'h2: app session error'));
+    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
+    const forget = (): void => { if (this.upSession === s) this.upSession = null; };
+    s.once('close', forget);
+    s.once('goaway', forget);
+    this.upSession = s;
+    return s;
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+    const { drain, metrics } = this.ctx;
+    drain.requestStarted();
+    const start = performance.now();
+    const grpc = isGrpc(headers['content-type']);
+    let status = 0;
+    let up: ClientHttp2Stream | null = null;
+    let clientTrailers: IncomingHttpHeaders | null = null;
+    let appTrailers: IncomingHttpHeaders | null = null;
+
+    stream.once('close', () => {
+      drain.requestFinished();
+      // The client reset the stream (or went away): pass the reset on to the app.
+      if (up && !up.closed) up.close(stream.rstCode && stream.rstCode !== NGHTTP2_NO_ERROR ? stream.rstCode : NGHTTP2_CANCEL);
+      metrics.requestDone(DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
+        (performance.now() - start) / 1000);
+    });
+    stream.on('error', () => {}); // reported through 'close' and rstCode
+    stream.on('trailers', (t: IncomingHttpHeaders) => { clientTrailers = t; });
+
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    try {
+      up = this.session().request(forwardHeaders(headers), { endStream, waitForTrailers: !endStream });
+    } catch (err) {
+      status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
+      return;
+    }
+    const u = up;
+    u.on('wantTrailers', () => u.sendTrailers(clientTrailers ? forwardHeaders(clientTrailers) : {}));
+    if (!endStream) stream.pipe(u);
+
+    u.on('response', (h: IncomingHttpHeaders, f: number) => {
+      if (stream.destroyed) return;
+      status = Number(h[':status']);
+      const out = forwardHeaders(h);
+      if ((f & NGHTTP2_FLAG_END_STREAM) !== 0) {
+        stream.respond(out, { endStream: true }); // trailers-only (gRPC errors) or an empty body
+        return;
+      }
+      stream.respond(out, { waitForTrailers: true });
+      u.pipe(stream);
+    });
+    u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
+    stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
+
+    u.on('error', (err: NodeJS.ErrnoException) => {
+      if (stream.destroyed) return;
+      if (!stream.headersSent) {
+        status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
+      } else {
+        stream.close(u.rstCode && u.rstCode !== NGHTTP2_NO_ERROR ? u.rstCode : NGHTTP2_CANCEL);
+      }
+    });
+    u.once('close', () => {
+      if (stream.destroyed) return;
+      const code = u.rstCode;
+      // The app reset the stream: reset the client's stream with the same code. Before any
+      // response, a gRPC client gets UNAVAILABLE unless the code says otherwise (REFUSED_STREAM
+      // is safe for the client to retry, so it is passed on as is).
+      if (code !== undefined && code !== NGHTTP2_NO_ERROR && !stream.headersSent && code !== http2.constants.NGHTTP2_REFUSED_STREAM) {
+        status = respondHttp2Error(stream, 'upstream_reset', grpc, `RST_STREAM ${code}`);
+        return;
+      }
+      if (code !== undefined && code !== NGHTTP2_NO_ERROR) stream.close(code);
+      else if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc);
+    });
+  }
+}
+
+/** Copies headers for the next hop, without connection-specific fields (forbidden in HTTP/2). */
+function forwardHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const k in h) {
+    if (isHopByHop(k) && k !== 'te') continue;
+    // TE is allowed in HTTP/2 with the single value "trailers", which gRPC requires.
+    if (k === 'te' && h[k] !== 'trailers') continue;
+    out[k] = h[k];
+  }
+  return out;
+}

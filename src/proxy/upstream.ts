@@ -1,0 +1,38 @@
+import http from 'node:http';
+import { Pool } from 'undici';
+
+/**
+ * Connections to one app port: a pooled keep-alive undici Pool for HTTP/1 (the hot path), a
+ * node:http keep-alive Agent for the rare requests undici cannot carry (Expect: 100-continue),
+ * and (set by the HTTP/2 side) a shared h2c session.
+ */
+export class Upstream {
+  readonly pool: Pool;
+  readonly agent: http.Agent;
+  readonly host = '127.0.0.1';
+  private readonly closers: Array<() => void> = [];
+
+  constructor(readonly port: number, upstreamTimeoutSeconds: number) {
+    this.pool = new Pool(`http://127.0.0.1:${port}`, {
+      pipelining: 1,
+      // Shorter than node's default server keep-alive (5 s), so the proxy lets go of an idle
+      // connection before the app closes it under a request being sent.
+      keepAliveTimeout: 4_000,
+      headersTimeout: upstreamTimeoutSeconds * 1000, // 0 = no limit
+      bodyTimeout: 0, // long-lived streams (SSE, downloads) may be quiet for a long time
+      connect: { timeout: 10_000 },
+    });
+    this.agent = new http.Agent({ keepAlive: true, timeout: upstreamTimeoutSeconds > 0 ? upstreamTimeoutSeconds * 1000 : undefined });
+  }
+
+  /** Something else to close with this upstream (the HTTP/2 session manager). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
+  close(): void {
+    void this.pool.destroy().catch(() => {});
+    this.agent.destroy();
+    for (const fn of this.closers) fn();
+  }
+}

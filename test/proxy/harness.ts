@@ -1,0 +1,154 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { startEbb } from '../helpers.js';
+
+/**
+ * Shared test harness: a real `ebb proxy` child process (ports learned from its "listening" line)
+ * and an in-process upstream app. Everything binds port 0.
+ */
+export interface LogLine { msg?: string; level?: number; [k: string]: unknown }
+
+export interface ProxyProcess {
+  readonly child: ChildProcess;
+  readonly admin: number;
+  /** First inbound listener's port. */
+  readonly port: number;
+  readonly inbound: Array<{ port: number; appPort: number }>;
+  readonly logs: LogLine[];
+  readonly stderr: () => string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForLog(pred: (l: LogLine) => boolean, what?: string): Promise<LogLine>;
+  signal(sig: NodeJS.Signals): void;
+  /** Kills the process if still running (for after()). */
+  stop(): Promise<void>;
+}
+
+/** Starts `ebb proxy ARGS…` on port 0 (inbound and admin) and waits for its listening line. */
+export async function startProxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProxyProcess> {
+  const child = startEbb(['proxy', '--inbound-port', '0', '--admin-port', '0', ...args], env);
+  const logs: LogLine[] = [];
+  let stderr = '';
+  let buf = '';
+  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      let parsed: LogLine;
+      try { parsed = JSON.parse(line) as LogLine; } catch { continue; }
+      logs.push(parsed);
+      for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
+    }
+  });
+  child.stdout!.resume();
+  const waitForLog = (pred: (l: LogLine) => boolean, what = 'a log line'): Promise<LogLine> => {
+    const found = logs.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve };
+      waiters.push(w);
+      void exited.then(({ code, signal }) => {
+        if (waiters.includes(w)) reject(new Error(`ebb proxy exited (${code ?? signal}) before ${what}; stderr:\n${stderr}`));
+      });
+    });
+  };
+  const listening = await waitForLog((l) => l.msg === 'listening', 'the listening line');
+  const inbound = listening.inbound as Array<{ port: number; appPort: number }>;
+  return {
+    child, logs, exited, waitForLog,
+    admin: listening.admin as number,
+    port: inbound[0]!.port,
+    inbound,
+    stderr: () => stderr,
+    signal: (sig) => { child.kill(sig); },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface App {
+  readonly port: number;
+  readonly server: http.Server;
+  close(): Promise<void>;
+}
+
+/** An upstream HTTP/1 app on 127.0.0.1:0. */
+export async function startApp(handler: http.RequestListener, setup?: (s: http.Server) => void): Promise<App> {
+  const server = http.createServer(handler);
+  setup?.(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** A raw TCP app on 127.0.0.1:0. */
+export async function startTcpApp(onConn: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); onConn(s); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
+}
+
+/** A port nothing listens on (bound then released). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+
+/** One HTTP/1 request; resolves with the whole response. */
+export function request(port: number, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, agent: false, ...opts }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Fetches admin JSON state. */
+export async function state(admin: number): Promise<Record<string, unknown>> {
+  const r = await request(admin, { path: '/state' });
+  return JSON.parse(r.body.toString()) as Record<string, unknown>;
+}
+
+/** Polls `check` every 50 ms until it returns true (bounded: gives up after `tries`). */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, tries = 400): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** A deferred: a promise with its resolve function, for holding responses open. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
