@@ -92,6 +92,7 @@ export class Drain {
   private deadline: NodeJS.Timeout | null = null;
   private waitEndedBy = '';
   private forcing = false;
+  private entering = false;
   private inFlightAtTrigger: InFlight = { requests: 0, handles: {} };
   private inFlightAtDraining: InFlight = { requests: 0, handles: {} };
   private resolveExited!: (s: DrainSummary) => void;
@@ -199,7 +200,7 @@ export class Drain {
   releaseHandle(h: HandleImpl): void {
     if (!this.handles.delete(h)) return;
     this.kindCounts.set(h.kind, this.kindCounts.get(h.kind)! - 1);
-    if (this.phase === 'draining' && this.handles.size === 0 && !this.forcing) this.finish('idle');
+    if (this.phase === 'draining' && this.handles.size === 0 && !this.forcing && !this.entering) this.finish('idle');
   }
 
   private enter(phase: Phase): void {
@@ -207,19 +208,20 @@ export class Drain {
     this.enteredAt[phase] = performance.now();
     const fns = this.listeners[phase];
     this.listeners[phase] = [];
+    this.entering = true;
     for (const fn of fns) {
       try { fn(); } catch (err) { this.opts.log.error({ err, phase }, 'phase listener failed'); }
     }
+    this.entering = false;
   }
 
   private startDraining(why: string): void {
     if (this.phase !== 'waiting') return;
     this.waitEndedBy = why;
     this.inFlightAtDraining = this.inFlight();
-    this.opts.log.info({ waitEndedBy: why, servedWhileWaiting: this.servedWhileWaiting, inFlight: this.inFlightAtDraining }, 'draining');
     this.enter('draining');
-    // A draining listener (closing a server) may already have released the last handle.
-    if ((this.phase as Phase) !== 'draining') return;
+    // Logged after the phase listeners ran, so whoever reads this line finds the listeners closed.
+    this.opts.log.info({ waitEndedBy: why, servedWhileWaiting: this.servedWhileWaiting, inFlight: this.inFlightAtDraining }, 'draining');
     if (this.handles.size === 0) { this.finish('idle'); return; }
     this.deadline = setTimeout(() => this.forceRest(), this.opts.drainTimeoutSeconds * 1000);
   }
