@@ -2,6 +2,7 @@
  * A private CA and the webhook's serving certificate, signed by it. The API server verifies the
  * webhook against the CA in the MutatingWebhookConfiguration's `caBundle`, by the Service's DNS name.
  */
+import { randomBytes } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 export interface WebhookCertificates {
@@ -33,7 +34,9 @@ export async function generateWebhookCertificates(opts: {
   const notAfter = new Date(notBefore.getTime() + days * 24 * 60 * 60 * 1000);
   const names = serviceDnsNames(opts.service, opts.namespace);
 
-  const ca = await generate([{ name: 'commonName', value: `${opts.service}-ca` }], {
+  // A unique CA name: during a rotation a caBundle may hold the old and the new CA, and a verifier
+  // picks the issuer by name.
+  const ca = await generate([{ name: 'commonName', value: `${opts.service}-ca-${randomBytes(4).toString('hex')}` }], {
     keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate: notBefore, notAfterDate: notAfter,
     extensions: [
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },

@@ -124,7 +124,7 @@ export function createInjectorHandler(opts: InjectorHandlerOptions): AdmissionHa
         nsUnknown = true;
         opts.log?.warn({ namespace: nsName, err: found.error, detail: 'detail' in found ? found.detail : undefined }, 'namespace read failed; deciding from the pod alone');
         warnings.push(formatWarning('namespace_unavailable', podSays === 'enabled'
-          ? `namespace "${nsName}" unreadable (${found.error}); its config.ebb.io/ settings were not applied`
+          ? `namespace "${nsName}" unreadable (${found.error}); config.ebb.io/ settings not applied`
           : `namespace "${nsName}" unreadable (${found.error}); decided from the pod's annotations only`));
       }
     }

@@ -15,6 +15,12 @@ import { parseAllDocuments } from 'yaml';
 import { generate } from 'selfsigned';
 import { generateWebhookCertificates, type WebhookCertificates } from '../../src/install/certs.js';
 import type { AdmissionReview } from '../../src/webhook/review.js';
+import { createLogger } from '../../src/log.js';
+import { VERSION } from '../../src/version.js';
+import { resolveInjectConfig, type InjectConfig } from '../../src/inject/index.js';
+import { AdmissionServer } from '../../src/webhook/server.js';
+import { createInjectorHandler } from '../../src/webhook/injector.js';
+import { CachedNamespaceReader, kubeNamespaceFetcher, loadKubeConfig } from '../../src/webhook/namespaces.js';
 
 /** The repository root (tests run from dist/test/…). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -177,4 +183,33 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false> | T
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** An in-process injector (real HTTPS on 127.0.0.1:0) reading namespaces from a fake API server. */
+export async function startInjector(namespaces: Record<string, NamespaceBehaviour>, opts: {
+  maxBodyBytes?: number; namespaceTimeoutMs?: number; namespaceTtlMs?: number; settings?: Record<string, string>;
+} = {}): Promise<{
+  server: AdmissionServer; api: Awaited<ReturnType<typeof startFakeApiServer>>; ca: string; config: InjectConfig;
+  dir: string; certFile: string; keyFile: string; close: () => Promise<void>;
+}> {
+  const tmp = tempDir();
+  const certs = await writeCertificates(tmp.dir);
+  const api = await startFakeApiServer(tmp.dir, namespaces);
+  const { config, problems } = resolveInjectConfig(opts.settings ?? {}, { injectedBy: `ebb injector ${VERSION}` });
+  if (problems.length) throw new Error(JSON.stringify(problems));
+  const server = new AdmissionServer({
+    handler: createInjectorHandler({
+      config,
+      namespaces: new CachedNamespaceReader(kubeNamespaceFetcher(loadKubeConfig(api.kubeconfig)), {
+        timeoutMs: opts.namespaceTimeoutMs, ttlMs: opts.namespaceTtlMs,
+      }),
+    }),
+    tlsCert: certs.certFile, tlsKey: certs.keyFile, port: 0, host: '127.0.0.1',
+    maxBodyBytes: opts.maxBodyBytes, logger: createLogger('silent'),
+  });
+  await server.listen();
+  return {
+    server, api, ca: certs.caCert, config, dir: tmp.dir, certFile: certs.certFile, keyFile: certs.keyFile,
+    close: async () => { await server.close(); await api.close(); tmp.cleanup(); },
+  };
 }
