@@ -85,7 +85,7 @@ export function respondHttp2Error(stream: ServerHttp2Stream, cause: ProxyErrorCa
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': String(w.grpcStatus),
-      'grpc-message': encodeURIComponent(message),
+      'grpc-message': grpcPercentEncode(message),
       [PROXY_ERROR_HEADER]: cause,
     };
     stream.respond(headers, { endStream: true });
@@ -94,4 +94,13 @@ export function respondHttp2Error(stream: ServerHttp2Stream, cause: ProxyErrorCa
   stream.respond({ ':status': w.status, 'content-type': 'text/plain; charset=utf-8', [PROXY_ERROR_HEADER]: cause });
   stream.end(`${message}\n`);
   return w.status;
+}
+
+/** grpc-message encoding (gRPC over HTTP/2 spec): percent-encode '%' and bytes outside 0x20–0x7E. */
+function grpcPercentEncode(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }

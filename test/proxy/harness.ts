@@ -152,3 +152,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
   const promise = new Promise<T>((r) => { resolve = r; });
   return { promise, resolve };
 }
+
+/** An upstream h2c app on 127.0.0.1:0. */
+export async function startH2App(onStream: (stream: import('node:http2').ServerHttp2Stream, headers: import('node:http2').IncomingHttpHeaders) => void): Promise<{ port: number; server: import('node:http2').Http2Server; close(): Promise<void> }> {
+  const http2 = await import('node:http2');
+  const server = http2.createServer();
+  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+  server.on('stream', onStream);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    close: () => new Promise<void>((resolve) => { for (const s of sessions) s.destroy(); server.close(() => resolve()); }),
+  };
+}
