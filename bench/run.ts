@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   await stop(upstream);
 
   const rs = ratios(cells);
-  console.log('\nResults (RSS from /proc/<pid>/status VmRSS: idle = 0.5 s after start, load = peak while measured; CPU = share of one core while measured)');
+  console.log('\nResults (RSS from /proc/<pid>/status VmRSS: idle = 1 s after it listens, load = peak while measured; CPU = share of one core while measured)');
   console.log(renderCells(cells));
   console.log(`\nebb relative to each peer (throughput ratio; > 1 means ebb is faster). Targets from issue 2, reported not asserted:`);
   console.log(rs.length ? renderRatios(rs) : '(no ratios: ebb or its peers did not run)');
@@ -227,7 +227,7 @@ async function measure(
     return cell;
   }
   try {
-    if (running.proc) { await sleep(500); cell.rssIdleBytes = rssBytes(running.proc.pid); }
+    if (running.proc) { await sleep(1000); cell.rssIdleBytes = rssBytes(running.proc.pid); }
     await verify(s, running.port);
     let sampler: Sampler | null = null;
     const lo: LoadOptions = {
