@@ -220,6 +220,7 @@ async function measure(
   const target = TARGETS.find((t) => t.name === name)!;
   const cell: Cell = { scenario: s, target: name, status: 'failed' };
   let running;
+  const measured: { window: { fromUs: number; toUs: number } | null } = { window: null };
   try {
     running = await target.start(ctx, s, upstreamPort);
   } catch (err) {
@@ -230,9 +231,13 @@ async function measure(
     if (running.proc) { await sleep(1000); cell.rssIdleBytes = rssBytes(running.proc.pid); }
     await verify(s, running.port);
     let sampler: Sampler | null = null;
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     const lo: LoadOptions = {
       pin: ctx.pin, warmupS: opt.warmupS, durationS: opt.durationS, connections: opt.connections, tmp: ctx.tmp,
-      onMeasure: () => { if (running.proc && !sampler) sampler = new Sampler(running.proc.pid); },
+      onMeasure: () => {
+        if (running.proc && !sampler) sampler = new Sampler(running.proc.pid);
+        measured.window = { fromUs: nowUs(), toUs: Infinity };
+      },
     };
     const url = `http://127.0.0.1:${running.port}/`;
     let r: LoadResult;
@@ -240,6 +245,7 @@ async function measure(
     else if (s === 'tcp-echo') r = await echo(running.port, { ...lo, connections: 4 });
     else r = await wrk(tools.wrk!, url, lo);
     const sampled = (sampler as Sampler | null)?.finish();
+    if (measured.window) measured.window.toUs = nowUs();
     if (running.proc && running.proc.child.exitCode !== null) throw new Error(`the proxy exited during the run: ${running.proc.output().slice(-300)}`);
     Object.assign(cell, r, { status: 'ok', rssLoadBytes: sampled?.rssPeak ?? null, cpuPercent: sampled?.cpuPercent ?? null, info: running.info });
   } catch (err) {
@@ -249,9 +255,9 @@ async function measure(
   }
   const prof = ctx.profileDir && name === 'ebb' ? join(ctx.profileDir, `ebb-${s}.cpuprofile`) : null;
   if (prof && existsSync(prof)) {
-    const hot = hottest(prof);
+    const hot = hottest(prof, measured.window ?? undefined);
     cell.info = { ...cell.info, profile: prof, hottest: hot };
-    console.log(`   profile ${prof} — most self time (share of busy samples):`);
+    console.log(`   profile ${prof} — most self time while measured (share of busy samples):`);
     for (const h of hot) console.log(`     ${h.selfPercent.toFixed(1).padStart(5)}%  ${h.fn}  ${h.where}`);
   }
   return cell;
