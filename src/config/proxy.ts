@@ -47,6 +47,15 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'time the app has to send response headers before the client gets 504 (0 = no limit)' },
   { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
     description: 'enable POST /shutdown on the admin server (loopback clients only)' },
+  // Transparent interception (issue 7, docs/init.md): behind `ebb init`'s iptables rules.
+  { name: 'transparent', env: 'EBB_TRANSPARENT', arg: '', default: 'false',
+    description: 'run behind `ebb init` rules: inbound forwards to 127.0.0.1:<original port>, outbound listener carries the app\'s outbound TCP' },
+  { name: 'outbound-port', env: 'EBB_OUTBOUND_PORT', arg: '<port>', default: '4140',
+    description: 'port of the outbound listener on 127.0.0.1 (with --transparent)' },
+  { name: 'proxy-uid', env: 'EBB_PROXY_UID', arg: '<uid>', default: '2102',
+    description: 'the uid `ebb init` exempts from redirection; the proxy warns when it runs as another uid (with --transparent)' },
+  { name: 'sidecar-mode', env: 'EBB_SIDECAR_MODE', arg: '<mode>', default: 'classic',
+    description: 'native: TERM arrives after the app exited, so outbound closes with inbound; classic: outbound stays open until the app\'s ports refuse connections' },
   { name: 'log-level', env: 'EBB_LOG_LEVEL', arg: '<level>', default: 'info',
     description: `log level: ${LOG_LEVELS.join(', ')}` },
   { name: 'log-format', env: 'EBB_LOG_FORMAT', arg: '<format>', default: 'json',
@@ -65,6 +74,12 @@ export interface ProxyConfig {
   readonly shutdownEndpoint: boolean;
   readonly logLevel: LevelWithSilent;
   readonly logFormat: LogFormat;
+  /** --transparent: the inbound listener is on `inboundPort` and finds each connection's app port itself. */
+  readonly transparent: boolean;
+  readonly inboundPort: number;
+  readonly outboundPort: number;
+  readonly proxyUid: number;
+  readonly sidecarMode: 'native' | 'classic';
 }
 
 /** Raw values as commander hands them over: strings, string[] for repeatable, true for bare switches. */
@@ -125,12 +140,16 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const shutdownEndpoint = get('shutdown-endpoint', parseBoolean);
   const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
   const logFormat = get('log-format', (s) => parseChoice(s, ['json', 'pretty'] as const));
+  const transparent = get('transparent', parseBoolean);
+  const outboundPort = get('outbound-port', parsePort);
+  const proxyUid = get('proxy-uid', (s) => (/^\d+$/.test(s.trim()) ? { ok: true, value: Number(s.trim()) } : { ok: false, problem: `"${s}" is not a numeric user id` }));
+  const sidecarMode = get('sidecar-mode', (s) => parseChoice(s, ['native', 'classic'] as const));
 
   const inbound: InboundPair[] = [];
   if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
   inbound.push(...pairs);
   const given = (name: string): boolean => raw(PROXY_OPTIONS.find((o) => o.name === name)!) !== undefined;
-  if (!given('app-port') && !given('inbound')) {
+  if (!given('app-port') && !given('inbound') && !transparent) {
     problems.push('no app to forward to: give --app-port N (EBB_APP_PORT) or --inbound LISTEN:APP (EBB_INBOUND)');
   }
   const seen = new Set<number>();
@@ -140,6 +159,9 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   }
   if (adminPort !== undefined && adminPort !== 0 && seen.has(adminPort)) {
     problems.push(`--admin-port ${adminPort} is also an inbound listen port`);
+  }
+  if (transparent && outboundPort !== undefined && outboundPort !== 0 && [inboundPort, adminPort].includes(outboundPort)) {
+    problems.push(`--outbound-port ${outboundPort} is also the inbound or admin port`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -154,5 +176,10 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     shutdownEndpoint: shutdownEndpoint!,
     logLevel: logLevel!,
     logFormat: logFormat!,
+    transparent: transparent!,
+    inboundPort: inboundPort!,
+    outboundPort: outboundPort!,
+    proxyUid: proxyUid!,
+    sidecarMode: sidecarMode!,
   });
 }

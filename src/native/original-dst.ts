@@ -8,8 +8,11 @@ export interface OriginalDst { address: string; port: number; family: 'IPv4' | '
 
 interface Addon { originalDst(fd: number): OriginalDst }
 
-/** build/Release/ebb_native.node, built from src/native/original_dst.c by `npm ci` (scripts/build-native.js). */
-export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/ebb_native.node', import.meta.url));
+/**
+ * build/Release/ebb_native.node, built from src/native/original_dst.c by `npm ci` (scripts/build-native.js).
+ * EBB_NATIVE_ADDON points elsewhere (a prebuilt addon in an image, or a test of the missing-addon error).
+ */
+export const ADDON_PATH = process.env.EBB_NATIVE_ADDON || fileURLToPath(new URL('../../../build/Release/ebb_native.node', import.meta.url));
 
 let addon: Addon | undefined;
 let loadError: Error | undefined;

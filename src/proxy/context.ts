@@ -10,6 +10,8 @@ export interface ProxyContext {
   readonly drain: Drain;
   readonly metrics: ProxyMetrics;
   readonly log: Logger;
+  /** Metrics direction label index (DIR_INBOUND when absent; the outbound listener sets DIR_OUTBOUND). */
+  readonly direction?: number;
 }
 
 /** The drain handle of an accepted connection travels with its socket. */

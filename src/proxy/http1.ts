@@ -93,7 +93,7 @@ export class Http1Proxy {
       drain.requestFinished();
       state.active--;
       const code = typeof status === 'number' ? status : status.done(res);
-      this.ctx.metrics.requestDone(DIR_INBOUND, PROTO_HTTP1, code, (performance.now() - start) / 1000);
+      this.ctx.metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, PROTO_HTTP1, code, (performance.now() - start) / 1000);
       // A response that started before draining went out keep-alive; close the connection now.
       if (drain.phase === 'draining' && state.active === 0 && !state.upgraded) state.socket.destroySoon();
     });
@@ -149,7 +149,7 @@ export class Http1Proxy {
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) preamble += `${raw[i]}: ${raw[i + 1]}\r\n`;
     preamble += '\r\n';
-    pipeToApp(this.ctx, socket, this.upstream.port, head.length ? Buffer.concat([Buffer.from(preamble, 'latin1'), head]) : Buffer.from(preamble, 'latin1'));
+    pipeToApp(this.ctx, socket, this.upstream.port, head.length ? Buffer.concat([Buffer.from(preamble, 'latin1'), head]) : Buffer.from(preamble, 'latin1'), this.upstream.host);
   }
 }
 

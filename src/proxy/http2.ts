@@ -51,7 +51,7 @@ export class Http2Proxy {
   private session(): ClientHttp2Session {
     const cur = this.upSession;
     if (cur && !cur.closed && !cur.destroyed) return cur;
-    const s = http2.connect(`http://${this.upstream.host}:${this.upstream.port}`, { settings: SETTINGS });
+    const s = http2.connect(this.upstream.origin, { settings: SETTINGS });
     s.on('error', (err) => this.ctx.log.debug({ err: err.message }, 'h2: app session error'));
     s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
     const forget = (): void => { if (this.upSession === s) this.upSession = null; };
@@ -75,7 +75,7 @@ export class Http2Proxy {
       drain.requestFinished();
       // The client reset the stream (or went away): pass the reset on to the app.
       if (up && !up.closed) up.close(stream.rstCode && stream.rstCode !== NGHTTP2_NO_ERROR ? stream.rstCode : NGHTTP2_CANCEL);
-      metrics.requestDone(DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
+      metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
         (performance.now() - start) / 1000);
     });
     stream.on('error', () => {}); // reported through 'close' and rstCode

@@ -6,6 +6,8 @@ import { EbbError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyContext } from './context.js';
 import { InboundListener } from './listener.js';
+import { loadOriginalDst } from '../native/original-dst.js';
+import { OutboundListener, TransparentInboundListener } from './transparent.js';
 
 export interface ListeningPorts {
   readonly admin: number;
@@ -18,6 +20,9 @@ export interface RunningProxy {
   readonly drain: Drain;
   readonly admin: AdminServer;
   readonly listeners: readonly InboundListener[];
+  /** --transparent only. */
+  readonly transparentInbound?: TransparentInboundListener;
+  readonly outbound?: OutboundListener;
   readonly ports: ListeningPorts;
   /** Releases everything still open (upstream pools, the admin server). Call after drain.exited. */
   close(): void;
@@ -31,7 +36,15 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   const drain = new Drain({ waiting: createWaitingStrategy(config.waitBeforeExit), drainTimeoutSeconds: config.drainTimeoutSeconds, log });
   const metrics = new ProxyMetrics(drain);
   const ctx: ProxyContext = { config, drain, metrics, log };
-  const listeners = config.inbound.map((pair) => new InboundListener(ctx, pair));
+  // --transparent: one inbound listener that finds each connection's app port, and the outbound
+  // listener; the configured app ports (--app-port/--inbound) are not bound, only remembered.
+  const originalDst = config.transparent ? loadOriginalDst() : undefined; // a clear error if the addon is missing
+  const listeners = config.transparent ? [] : config.inbound.map((pair) => new InboundListener(ctx, pair));
+  const appPorts = new Set(config.inbound.map((p) => p.appPort));
+  const transparentInbound = originalDst &&
+    new TransparentInboundListener(ctx, config.inboundPort, originalDst, appPorts, appPorts.size === 1 ? [...appPorts][0] : undefined);
+  const outbound = originalDst && new OutboundListener(ctx, config.outboundPort, originalDst, () => [...appPorts],
+    () => [ports.admin, ...ports.inbound.map((i) => i.port)]);
   let ports: ListeningPorts = { admin: -1, inbound: [], outbound: null };
   const admin = new AdminServer({
     drain, metrics, log, shutdownEndpoint: config.shutdownEndpoint,
@@ -43,6 +56,8 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
       return await fn();
     } catch (err) {
       for (const l of listeners) l.close();
+      transparentInbound?.close();
+      outbound?.dispose();
       admin.close();
       throw new EbbError('bind_failed', `cannot listen for ${what} on ${host}:${port}: ${(err as Error).message}`);
     }
@@ -52,14 +67,26 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     const port = await bind(`inbound (app port ${l.pair.appPort})`, l.pair.listenPort, config.inboundHost, () => l.listen(config.inboundHost));
     inbound.push({ port, appPort: l.pair.appPort });
   }
+  let outboundPort: number | null = null;
+  if (transparentInbound && outbound) {
+    // appPort 0: the original destination's port, per connection.
+    inbound.push({ port: await bind('inbound (transparent)', config.inboundPort, config.inboundHost, () => transparentInbound.listen(config.inboundHost)), appPort: 0 });
+    outboundPort = await bind('outbound', config.outboundPort, '127.0.0.1', () => outbound.listen());
+    const uid = process.getuid?.();
+    if (uid !== undefined && uid !== config.proxyUid) {
+      log.warn({ uid, proxyUid: config.proxyUid }, `running as uid ${uid}, not --proxy-uid ${config.proxyUid}: \`ebb init\` rules will redirect the proxy's own upstream connections back into it; run the proxy as uid ${config.proxyUid}`);
+    }
+  }
   const adminPort = await bind('admin', config.adminPort, '0.0.0.0', () => admin.listen(config.adminPort));
-  ports = { admin: adminPort, inbound, outbound: null };
-  log.info({ admin: adminPort, inbound, outbound: null }, 'listening');
+  ports = { admin: adminPort, inbound, outbound: outboundPort };
+  log.info({ admin: adminPort, inbound, outbound: outboundPort }, 'listening');
 
   return {
-    ctx, drain, admin, listeners, ports,
+    ctx, drain, admin, listeners, ports, transparentInbound, outbound,
     close() {
       for (const l of listeners) l.close();
+      transparentInbound?.close();
+      outbound?.dispose();
       admin.close();
     },
   };

@@ -8,8 +8,8 @@ import type { ProxyContext } from './context.js';
  * holds the connection's handle until the client socket closes, and forces it at the deadline.
  * Upgraded HTTP/1 connections (WebSocket) are spliced here too, with the request head replayed.
  */
-export function pipeToApp(ctx: ProxyContext, client: Duplex, appPort: number, preamble?: Buffer): void {
-  const upstream = net.connect({ host: '127.0.0.1', port: appPort, allowHalfOpen: true, noDelay: true });
+export function pipeToApp(ctx: ProxyContext, client: Duplex, appPort: number, preamble?: Buffer, host = '127.0.0.1'): void {
+  const upstream = net.connect({ host, port: appPort, allowHalfOpen: true, noDelay: true });
   let connected = false;
   upstream.once('connect', () => {
     connected = true;

@@ -9,11 +9,14 @@ import { Pool } from 'undici';
 export class Upstream {
   readonly pool: Pool;
   readonly agent: http.Agent;
-  readonly host = '127.0.0.1';
+  /** "http://host:port", IPv6 hosts in brackets. */
+  readonly origin: string;
   private readonly closers: Array<() => void> = [];
 
-  constructor(readonly port: number, upstreamTimeoutSeconds: number) {
-    this.pool = new Pool(`http://127.0.0.1:${port}`, {
+  /** `host` is the app (127.0.0.1) inbound, or the original destination outbound. */
+  constructor(readonly port: number, upstreamTimeoutSeconds: number, readonly host = '127.0.0.1') {
+    this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.pool = new Pool(this.origin, {
       pipelining: 1,
       // Shorter than node's default server keep-alive (5 s), so the proxy lets go of an idle
       // connection before the app closes it under a request being sent.

@@ -1,0 +1,77 @@
+/**
+ * Small programs the namespace tests run inside their namespaces (the test process itself stays in
+ * the host namespace). Usage: node agent.js <role> …
+ *
+ *   server PORT NAME      HTTP server: every answer is JSON {server, peer, path}
+ *   app PORT REMOTE_URL   the pod's app: GET /hello answers {app, peer}; GET /call calls REMOTE_URL
+ *                         (a new connection each time) and answers with what came back. With
+ *                         CALL_EVERY_MS set it also calls REMOTE_URL in a loop and prints one JSON
+ *                         line per call on stdout: {t, ok, status?, err?}. TERM: stop and exit.
+ *   get URL               one GET; prints {status, body} or {error} and exits 0
+ */
+import http from 'node:http';
+
+const [role, ...args] = process.argv.slice(2);
+
+function get(url: string, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+if (role === 'server') {
+  const [port, name] = args;
+  http.createServer((req, res) => json(res, 200, { server: name, peer: req.socket.remoteAddress, path: req.url }))
+    .listen(Number(port), '0.0.0.0', () => console.log('ready'));
+} else if (role === 'app') {
+  const [port, remote] = args;
+  let stopped = false;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/call') {
+      get(remote!).then((r) => json(res, 200, { app: 'called', remote: JSON.parse(r.body) as unknown }),
+        (err: Error) => json(res, 502, { app: 'call failed', err: err.message }));
+      return;
+    }
+    json(res, 200, { app: 'ok', peer: req.socket.remoteAddress });
+  }).listen(Number(port), '0.0.0.0', () => console.log(JSON.stringify({ ready: true })));
+  const every = Number(process.env.CALL_EVERY_MS ?? 0);
+  if (every > 0) {
+    const loop = async (): Promise<void> => {
+      while (!stopped) {
+        const t = Date.now();
+        try {
+          const r = await get(remote!, 3_000);
+          console.log(JSON.stringify({ t, ok: r.status === 200, status: r.status }));
+        } catch (err) {
+          console.log(JSON.stringify({ t, ok: false, err: (err as Error).message }));
+        }
+        await new Promise((r) => setTimeout(r, every));
+      }
+    };
+    void loop();
+  }
+  process.on('SIGTERM', () => {
+    stopped = true;
+    server.close();
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 50);
+  });
+} else if (role === 'get') {
+  get(args[0]!).then((r) => console.log(JSON.stringify(r)), (err: Error) => console.log(JSON.stringify({ error: err.message })));
+} else {
+  console.error(`agent: unknown role ${role}`);
+  process.exit(2);
+}
