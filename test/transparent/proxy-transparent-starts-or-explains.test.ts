@@ -37,6 +37,9 @@ test('--transparent reports the outbound port in the listening line and warns wh
   assert.ok((listening.outbound as number) > 0);
   assert.deepEqual((listening.inbound as Array<{ appPort: number }>).map((i) => i.appPort), [0]);
   assert.ok(p.logs.some((l) => l.level === 40 && /not --proxy-uid 54321/.test(String(l.msg))));
+  // The signal handlers are installed just after the listening line; an answered admin request
+  // means the process is past that point, so TERM cannot hit the default (kill) action.
+  assert.equal((await fetch(`http://127.0.0.1:${p.admin}/live`)).status, 200);
   // Native mode: TERM means the app is gone, so the outbound listener closes with the inbound one.
   p.signal('SIGTERM');
   const { code } = await p.exited;
