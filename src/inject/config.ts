@@ -22,6 +22,7 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   jobExit: 'watch',
   injectedBy: `ebb inject ${VERSION}`,
   proxyVersion: VERSION,
+  transparent: false,
 } satisfies InjectConfig);
 
 type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -104,6 +105,11 @@ export const SETTINGS: readonly Setting[] = [
     parse: (raw) => ['watch', 'await', 'none'].includes(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be watch, await or none' },
     apply: (c, v) => { c.jobExit = v as InjectConfig['jobExit']; },
   },
+  {
+    flag: 'transparent',
+    parse: (raw) => ['true', 'false'].includes(raw.trim()) ? { ok: true, value: raw.trim() === 'true' } : { ok: false, problem: 'must be true or false' },
+    apply: (c, v) => { c.transparent = v as boolean; },
+  },
   { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
 ];
 
@@ -167,5 +173,6 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'proxy-memory-request': `proxy memory request, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryRequest})`,
   'proxy-cpu-limit': 'proxy CPU limit, or none (default none)',
   'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
+  'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default false)',
   'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
 };

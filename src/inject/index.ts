@@ -7,7 +7,7 @@ import fjp from 'fast-json-patch';
 import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnnotations } from './config.js';
 import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
-import { appPorts, DEFAULT_GRACE_SECONDS, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
+import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
 import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
@@ -119,7 +119,8 @@ function undoAt(b: PatchBuilder, owner: Path): boolean {
       const list = b.get([...owner, 'spec', key]);
       if (!Array.isArray(list)) continue;
       for (let i = list.length - 1; i >= 0; i--) {
-        if (isObject(list[i]) && (list[i] as JsonObject).name === PROXY_CONTAINER) b.remove([...owner, 'spec', key, i]);
+        const name = isObject(list[i]) ? (list[i] as JsonObject).name : undefined;
+        if (name === PROXY_CONTAINER || (key === 'initContainers' && name === INIT_CONTAINER)) b.remove([...owner, 'spec', key, i]);
       }
     }
   }
@@ -217,6 +218,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const ports = appPorts(spec).tcp.map((p) => p.port);
   const proxyPorts = new Map<number, string>([[cfg.adminPort, 'admin-port']]);
   ports.forEach((_, i) => proxyPorts.set(cfg.inboundPort + i, 'inbound-port'));
+  if (cfg.transparent) proxyPorts.set(OUTBOUND_PORT, 'outbound-port');
   for (const p of ports) {
     if (proxyPorts.has(p)) return refused(object, 'port_conflict', { port: p, flag: proxyPorts.get(p)! });
   }
@@ -234,6 +236,11 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
     b.add([...specPath, 'initContainers', 0], container);
   } else {
     b.add([...specPath, 'containers', 0], container);
+  }
+  if (cfg.transparent) {
+    // First of all init containers: the rules must be in place before any other container runs.
+    if (b.ensureArray([...specPath, 'initContainers'])) undo.push({ op: 'remove', path: rel(tplPath, [...specPath, 'initContainers']), ifEmpty: true });
+    b.add([...specPath, 'initContainers', 0], initContainer(cfg, ports.length));
   }
   const jobFindings = applyJobExit(b, object.kind, tplPath, cfg, undo);
 

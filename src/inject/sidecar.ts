@@ -4,6 +4,10 @@ import { isObject, type Json, type JsonObject } from './workloads.js';
 import type { InjectConfig } from './types.js';
 
 export const PROXY_CONTAINER = 'ebb-proxy';
+/** The init container that installs the iptables rules for transparent interception (docs/init.md). */
+export const INIT_CONTAINER = 'ebb-init';
+/** The proxy's outbound listener (CONTRACTS: --outbound-port default), 127.0.0.1 only. */
+export const OUTBOUND_PORT = 4140;
 /** The proxy's UID (CONTRACTS: --proxy-uid default); `ebb init` exempts it from redirection. */
 export const PROXY_UID = 2102;
 /** Kubernetes' grace period when the pod spec does not set one. */
@@ -72,6 +76,11 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   const drain = drainTimeoutFor(config, graceSeconds);
   if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });
   if (config.logLevel) env.push({ name: 'EBB_LOG_LEVEL', value: config.logLevel });
+  if (config.transparent) {
+    // The outbound listener's shutdown policy depends on whether TERM means "the app has exited".
+    env.push({ name: 'EBB_TRANSPARENT', value: 'true' });
+    env.push({ name: 'EBB_SIDECAR_MODE', value: config.mode });
+  }
 
   const containerPorts: Json[] = [{ name: 'ebb-admin', containerPort: admin, protocol: 'TCP' }];
   ports.forEach((p, i) => containerPorts.push({ name: `ebb-in-${p}`, containerPort: config.inboundPort + i, protocol: 'TCP' }));
@@ -117,4 +126,36 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   c.livenessProbe = probe('/live', { periodSeconds: 10, failureThreshold: 3 });
   c.readinessProbe = probe('/ready', { periodSeconds: 2, failureThreshold: 1 });
   return c;
+}
+
+/**
+ * `ebb-init`: runs `ebb init` once before every other container, so the pod's TCP is redirected
+ * through the proxy before the app can open a connection. Changing iptables needs NET_ADMIN and
+ * NET_RAW, granted only here; iptables needs them as effective capabilities, which Kubernetes gives
+ * only to uid 0, so this one container runs as root (runAsNonRoot: false). It uses the proxy image
+ * (iptables included) and the proxy's ports and uid, so both sides agree.
+ */
+export function initContainer(config: InjectConfig, inboundPorts: number): JsonObject {
+  return {
+    name: INIT_CONTAINER,
+    image: config.proxyImage,
+    args: ['init'],
+    env: [
+      { name: 'EBB_INBOUND_PORT', value: String(config.inboundPort) },
+      { name: 'EBB_OUTBOUND_PORT', value: String(OUTBOUND_PORT) },
+      { name: 'EBB_ADMIN_PORT', value: String(config.adminPort) },
+      { name: 'EBB_PROXY_UID', value: String(PROXY_UID) },
+      // The proxy's other inbound listen ports (4143 + i) are never redirected either.
+      ...(inboundPorts > 1 ? [{ name: 'EBB_SKIP_INBOUND_PORTS', value: inboundPorts === 2 ? `${config.inboundPort + 1}` : `${config.inboundPort + 1}-${config.inboundPort + inboundPorts - 1}` }] : []),
+    ],
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      privileged: false,
+      runAsNonRoot: false,
+      runAsUser: 0,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
 }

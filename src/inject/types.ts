@@ -26,6 +26,8 @@ export interface InjectConfig {
   /** Recorded in `ebb.io/injected-by`, e.g. "ebb inject 0.1.0" or "ebb injector 0.1.0". */
   readonly injectedBy: string;
   readonly proxyVersion: string;
+  /** Transparent interception: the ebb-init init container (iptables) and `ebb proxy --transparent`. */
+  readonly transparent: boolean;
 }
 
 export interface ProxyResources {
