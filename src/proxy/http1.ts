@@ -119,6 +119,12 @@ export class Http1Proxy {
       agent: this.upstream.agent,
       setHost: false,
     });
+    const timeoutS = this.ctx.config.upstreamTimeoutSeconds;
+    if (timeoutS > 0) {
+      const timer = setTimeout(() => up.destroy(Object.assign(new Error('no response headers in time'), { code: 'ETIMEDOUT' })), timeoutS * 1000);
+      up.once('response', () => clearTimeout(timer));
+      up.once('close', () => clearTimeout(timer));
+    }
     up.on('continue', () => res.writeContinue());
     up.on('response', (ures) => {
       result.status = ures.statusCode ?? 0;

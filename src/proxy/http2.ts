@@ -4,6 +4,8 @@ import http2, {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Http2Stream } from 'node:http2';
 import { DIR_INBOUND, PROTO_GRPC, PROTO_HTTP2 } from '../admin/metrics.js';
 import { classifyUpstreamError, isGrpc, respondHttp2Error } from './errors.js';
 import { isHopByHop } from './headers.js';
@@ -22,6 +24,23 @@ const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.cons
 // round trips between proxy and peer.
 const SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, enablePush: false };
 const CONNECTION_WINDOW = 8 << 20;
+
+/**
+ * Resets a stream with a real RST_STREAM. Node's stream.close(code) first ends the writable side,
+ * so the peer sees a clean END_STREAM and ignores the reset; destroy() sends the RST at once, with
+ * CANCEL for node's AbortError and INTERNAL_ERROR otherwise (the two codes node lets us choose).
+ */
+const AbortErrorCtor: new () => Error = await (async () => {
+  const ac = new AbortController();
+  ac.abort();
+  try { await sleep(0, undefined, { signal: ac.signal }); } catch (err) { return (err as Error).constructor as new () => Error; }
+  return Error;
+})();
+
+function resetStream(s: Http2Stream, code: number | undefined): void {
+  if (s.destroyed) return;
+  s.destroy(code === NGHTTP2_CANCEL ? new AbortErrorCtor() : new Error(`stream reset by peer (code ${code})`));
+}
 
 export class Http2Proxy {
   readonly server: http2.Http2Server;
@@ -74,7 +93,7 @@ export class Http2Proxy {
     stream.once('close', () => {
       drain.requestFinished();
       // The client reset the stream (or went away): pass the reset on to the app.
-      if (up && !up.closed) up.close(stream.rstCode && stream.rstCode !== NGHTTP2_NO_ERROR ? stream.rstCode : NGHTTP2_CANCEL);
+      if (up && !up.destroyed && !(up.readableEnded && up.writableFinished)) resetStream(up, stream.rstCode || NGHTTP2_CANCEL);
       metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
         (performance.now() - start) / 1000);
     });
@@ -89,8 +108,23 @@ export class Http2Proxy {
       return;
     }
     const u = up;
+    const timeoutS = this.ctx.config.upstreamTimeoutSeconds;
+    if (timeoutS > 0) {
+      const timer = setTimeout(() => {
+        if (stream.destroyed || stream.headersSent) return;
+        status = respondHttp2Error(stream, 'upstream_timeout', grpc);
+        u.close(NGHTTP2_CANCEL);
+      }, timeoutS * 1000);
+      u.once('response', () => clearTimeout(timer));
+      u.once('close', () => clearTimeout(timer));
+    }
     u.on('wantTrailers', () => u.sendTrailers(clientTrailers ? forwardHeaders(clientTrailers) : {}));
-    if (!endStream) stream.pipe(u);
+    // Node ends a stream's readable side when it is reset, too; piping with `end` would turn a
+    // reset into a clean END_STREAM on the other side. End only if it really ended cleanly.
+    if (!endStream) {
+      stream.pipe(u, { end: false });
+      stream.once('end', () => { if (!stream.rstCode) u.end(); });
+    }
 
     u.on('response', (h: IncomingHttpHeaders, f: number) => {
       if (stream.destroyed) return;
@@ -101,31 +135,28 @@ export class Http2Proxy {
         return;
       }
       stream.respond(out, { waitForTrailers: true });
-      u.pipe(stream);
+      u.pipe(stream, { end: false });
+      u.once('end', () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
     });
     u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
     stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
 
     u.on('error', (err: NodeJS.ErrnoException) => {
       if (stream.destroyed) return;
-      if (!stream.headersSent) {
-        status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
-      } else {
-        stream.close(u.rstCode && u.rstCode !== NGHTTP2_NO_ERROR ? u.rstCode : NGHTTP2_CANCEL);
-      }
+      if (!stream.headersSent) status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
+      else resetStream(stream, u.rstCode);
     });
     u.once('close', () => {
       if (stream.destroyed) return;
       const code = u.rstCode;
-      // The app reset the stream: reset the client's stream with the same code. Before any
-      // response, a gRPC client gets UNAVAILABLE unless the code says otherwise (REFUSED_STREAM
-      // is safe for the client to retry, so it is passed on as is).
-      if (code !== undefined && code !== NGHTTP2_NO_ERROR && !stream.headersSent && code !== http2.constants.NGHTTP2_REFUSED_STREAM) {
-        status = respondHttp2Error(stream, 'upstream_reset', grpc, `RST_STREAM ${code}`);
+      if (code === undefined || code === NGHTTP2_NO_ERROR) {
+        if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc);
         return;
       }
-      if (code !== undefined && code !== NGHTTP2_NO_ERROR) stream.close(code);
-      else if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc);
+      // The app reset the stream. Before any response, answer in the protocol's terms (gRPC:
+      // UNAVAILABLE, which a client may retry); after, reset the client's stream too.
+      if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc, `RST_STREAM ${code}`);
+      else resetStream(stream, code);
     });
   }
 }
