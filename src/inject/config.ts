@@ -175,4 +175,5 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
   'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default false)',
   'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
+  'job-exit': `classic-mode Jobs/CronJobs: how the proxy leaves when the app is done: watch (shareProcessNamespace + EBB_EXIT_WHEN_APP_EXITS), await (wrap each app command in \`ebb await --shutdown --\`; ebb must be in the app image) or none (default ${DEFAULT_INJECT_CONFIG.jobExit})`,
 };
