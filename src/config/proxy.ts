@@ -47,6 +47,11 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'time the app has to send response headers before the client gets 504 (0 = no limit)' },
   { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
     description: 'enable POST /shutdown on the admin server (loopback clients only)' },
+  // Jobs (issue 5, docs/jobs.md): leave when the app's processes are gone (shareProcessNamespace).
+  { name: 'exit-when-app-exits', env: 'EBB_EXIT_WHEN_APP_EXITS', arg: '', default: 'false',
+    description: 'watch /proc (needs shareProcessNamespace: true) and shut down like on TERM once the app\'s processes are gone' },
+  { name: 'app-exit-settle', env: 'EBB_APP_EXIT_SETTLE', arg: '<seconds>', default: '5',
+    description: 'with --exit-when-app-exits: how long the app must be gone before the proxy leaves (bridges a container restart)' },
   // Transparent interception (issue 7, docs/init.md): behind `ebb init`'s iptables rules.
   { name: 'transparent', env: 'EBB_TRANSPARENT', arg: '', default: 'false',
     description: 'run behind `ebb init` rules: inbound forwards to 127.0.0.1:<original port>, outbound listener carries the app\'s outbound TCP' },
@@ -68,6 +73,9 @@ export interface ProxyConfig {
   readonly inboundHost: string;
   readonly adminPort: number;
   readonly opaquePorts: ReadonlySet<number>;
+  /** Issue 5: shut down once the app's processes (seen via a shared PID namespace) are gone. */
+  readonly exitWhenAppExits: boolean;
+  readonly appExitSettleSeconds: number;
   readonly waitBeforeExit: WaitSpec;
   readonly drainTimeoutSeconds: number;
   readonly upstreamTimeoutSeconds: number;
@@ -144,6 +152,8 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const outboundPort = get('outbound-port', parsePort);
   const proxyUid = get('proxy-uid', (s) => (/^\d+$/.test(s.trim()) ? { ok: true, value: Number(s.trim()) } : { ok: false, problem: `"${s}" is not a numeric user id` }));
   const sidecarMode = get('sidecar-mode', (s) => parseChoice(s, ['native', 'classic'] as const));
+  const exitWhenAppExits = get('exit-when-app-exits', parseBoolean);
+  const appExitSettle = get('app-exit-settle', parseSeconds);
 
   const inbound: InboundPair[] = [];
   if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
@@ -181,5 +191,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     outboundPort: outboundPort!,
     proxyUid: proxyUid!,
     sidecarMode: sidecarMode!,
+    exitWhenAppExits: exitWhenAppExits!,
+    appExitSettleSeconds: appExitSettle!,
   });
 }

@@ -225,3 +225,40 @@ export class AppExitWatcher {
     }
   }
 }
+
+/** What the proxy needs from its drain: a way to start shutdown and to hear that it started. */
+interface DrainLike {
+  trigger(reason: string): boolean;
+  on(phase: 'waiting', fn: () => void): void;
+}
+interface LogLike {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * `--exit-when-app-exits`: starts the watcher; when the app is done, shuts down exactly as TERM
+ * would (reason `app-exited`). A shutdown started otherwise (TERM, /shutdown) stops the watch.
+ */
+export function watchForAppExit(drain: DrainLike, log: LogLike, settleMs: number, opts: Partial<AppExitWatchOptions> = {}): AppExitWatcher {
+  let seen = false;
+  const w = new AppExitWatcher({
+    settleMs,
+    ...opts,
+    onAppSeen: (p) => { seen = true; log.info({ pid: p.pid, comm: p.comm, argv: p.argv.slice(0, 8) }, 'app seen'); },
+    onAppExited: (i) => {
+      log.info({ settleMs: i.settleMs, lastSeen: i.lastSeen.map((p) => ({ pid: p.pid, comm: p.comm })) }, 'app exited');
+      drain.trigger('app-exited');
+    },
+  }).start();
+  drain.on('waiting', () => w.stop());
+  log.info({ settleMs }, 'watching for the app to exit (--exit-when-app-exits)');
+  // The usual mistake is a pod without shareProcessNamespace: the proxy then never sees the app.
+  const hint = setTimeout(() => {
+    if (!seen && w.phase === 'waiting-for-app') {
+      log.warn({}, 'no app process seen in /proc after 60s: is shareProcessNamespace: true set on the pod? Without it the proxy cannot see the app and will not leave on its own');
+    }
+  }, 60_000);
+  hint.unref();
+  return w;
+}

@@ -8,6 +8,7 @@ import type { ProxyContext } from './context.js';
 import { InboundListener } from './listener.js';
 import { loadOriginalDst } from '../native/original-dst.js';
 import { OutboundListener, TransparentInboundListener } from './transparent.js';
+import { watchForAppExit } from './app-exit-watch.js';
 
 export interface ListeningPorts {
   readonly admin: number;
@@ -80,6 +81,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   const adminPort = await bind('admin', config.adminPort, '0.0.0.0', () => admin.listen(config.adminPort));
   ports = { admin: adminPort, inbound, outbound: outboundPort };
   log.info({ admin: adminPort, inbound, outbound: outboundPort }, 'listening');
+  if (config.exitWhenAppExits) watchForAppExit(drain, log, config.appExitSettleSeconds * 1000);
 
   return {
     ctx, drain, admin, listeners, ports, transparentInbound, outbound,
