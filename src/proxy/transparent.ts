@@ -109,14 +109,33 @@ function reset(socket: net.Socket): void {
   else socket.destroy();
 }
 
-function listenOn(server: net.Server, port: number, host: string): Promise<number> {
+function listenOn(server: net.Server, port: number, host: string, ipv6Only = false): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ipv6Only }, () => {
       server.off('error', reject);
       resolve((server.address() as net.AddressInfo).port);
     });
   });
+}
+
+/**
+ * `ebb init` redirects IPv6 too (ip6tables), to the same port on an IPv6 address: `::1` for
+ * outbound, the pod's address for inbound. When the IPv4 listener is on 0.0.0.0 or 127.0.0.1, a
+ * second server takes the IPv6 side (`::` or `::1`, same port). A host without IPv6 simply has
+ * none: that is logged, not fatal.
+ */
+async function listenV6Twin(ctx: ProxyContext, v4Host: string, port: number, onConn: (s: net.Socket) => void): Promise<net.Server | null> {
+  const v6Host = v4Host === '0.0.0.0' ? '::' : v4Host === '127.0.0.1' ? '::1' : null;
+  if (v6Host === null) return null;
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onConn);
+  try {
+    await listenOn(server, port, v6Host, true);
+    return server;
+  } catch (err) {
+    ctx.log.info({ host: v6Host, port, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'no IPv6 listener (IPv6 unavailable here)');
+    return null;
+  }
 }
 
 /**
@@ -126,6 +145,8 @@ function listenOn(server: net.Server, port: number, host: string): Promise<numbe
  */
 export class TransparentInboundListener {
   readonly server: net.Server;
+  /** The IPv6 side, when the host has IPv6 (see listenV6Twin). */
+  server6: net.Server | null = null;
   port = -1;
   private readonly routes: Routes;
 
@@ -138,7 +159,8 @@ export class TransparentInboundListener {
 
   async listen(host: string): Promise<number> {
     this.port = await listenOn(this.server, this.listenPort, host);
-    this.ctx.drain.registerListener(() => this.server.close());
+    this.server6 = await listenV6Twin(this.ctx, host, this.port, (s) => this.accept(s));
+    this.ctx.drain.registerListener(() => { this.server.close(); this.server6?.close(); });
     return this.port;
   }
 
@@ -169,6 +191,7 @@ export class TransparentInboundListener {
 
   close(): void {
     this.server.close();
+    this.server6?.close();
     this.routes.closeAll();
   }
 }
@@ -189,6 +212,7 @@ export class TransparentInboundListener {
  */
 export class OutboundListener {
   readonly server: net.Server;
+  server6: net.Server | null = null;
   readonly drain: Drain;
   port = -1;
   private readonly ctx: ProxyContext;
@@ -213,7 +237,8 @@ export class OutboundListener {
 
   async listen(): Promise<number> {
     this.port = await listenOn(this.server, this.listenPort, '127.0.0.1');
-    this.drain.registerListener(() => this.server.close());
+    this.server6 = await listenV6Twin(this.main, '127.0.0.1', this.port, (s) => this.accept(s));
+    this.drain.registerListener(() => { this.server.close(); this.server6?.close(); });
     const main = this.main.drain;
     const held = main.hold('outbound', () => this.forceClose());
     void this.drain.exited.then(() => {
@@ -283,6 +308,7 @@ export class OutboundListener {
   private forceClose(): void {
     this.stopWatch.abort();
     this.server.close();
+    this.server6?.close();
     for (const s of this.sockets) s.destroy();
   }
 

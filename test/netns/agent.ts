@@ -34,14 +34,15 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 
 if (role === 'server') {
   const [port, name] = args;
-  http.createServer((req, res) => json(res, 200, { server: name, peer: req.socket.remoteAddress, path: req.url }))
-    .listen(Number(port), '0.0.0.0', () => console.log('ready'));
+  // Dual-stack; IPv4 peers are shown without the ::ffff: prefix.
+  http.createServer((req, res) => json(res, 200, { server: name, peer: req.socket.remoteAddress?.replace(/^::ffff:/, ''), path: req.url }))
+    .listen(Number(port), '::', () => console.log('ready'));
 } else if (role === 'app') {
   const [port, remote] = args;
   let stopped = false;
   const server = http.createServer((req, res) => {
-    if (req.url === '/call') {
-      get(remote!).then((r) => json(res, 200, { app: 'called', remote: JSON.parse(r.body) as unknown }),
+    if (req.url === '/call' || req.url === '/call6') {
+      get(req.url === '/call6' ? process.env.REMOTE6_URL! : remote!).then((r) => json(res, 200, { app: 'called', remote: JSON.parse(r.body) as unknown }),
         (err: Error) => json(res, 502, { app: 'call failed', err: err.message }));
       return;
     }

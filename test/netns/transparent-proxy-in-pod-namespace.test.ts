@@ -26,6 +26,8 @@ interface Pod {
   remote: string;
   podAddr: string;
   remoteAddr: string;
+  podAddr6: string;
+  remoteAddr6: string;
   app: Captured;
   proxy: Captured;
 }
@@ -69,6 +71,13 @@ async function startPod(subnet: number, appEnv: NodeJS.ProcessEnv = {}): Promise
   const podAddr = `198.18.${subnet}.1`;
   const remoteAddr = `198.18.${subnet}.2`;
   ns.link(pod, podAddr, remote, remoteAddr);
+  // IPv6 too (unique local addresses, also only inside these namespaces); nodad: usable at once.
+  const podAddr6 = `fd00:ebb:${subnet.toString(16)}::1`;
+  const remoteAddr6 = `fd00:ebb:${subnet.toString(16)}::2`;
+  for (const [n, a] of [[pod, podAddr6], [remote, remoteAddr6]] as const) {
+    const r = await ns.run(n, 'ip', ['addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad']);
+    assert.equal(r.code, 0, r.stderr);
+  }
 
   const server = ns.spawn(remote, process.execPath, [AGENT, 'server', '80', 'remote']);
   await waitFor('the remote server', () => (server.stdout().includes('ready') ? true : undefined));
@@ -76,7 +85,8 @@ async function startPod(subnet: number, appEnv: NodeJS.ProcessEnv = {}): Promise
   const init = await ns.ebb(pod, ['init']);
   assert.equal(init.code, 0, init.stderr);
 
-  const app = ns.spawn(pod, process.execPath, [AGENT, 'app', String(APP_PORT), `http://${remoteAddr}:80/from-app`], { env: appEnv });
+  const app = ns.spawn(pod, process.execPath, [AGENT, 'app', String(APP_PORT), `http://${remoteAddr}:80/from-app`],
+    { env: { REMOTE6_URL: `http://[${remoteAddr6}]:80/from-app6`, ...appEnv } });
   await waitFor('the app', () => (app.stdout().includes('"ready":true') ? true : undefined));
 
   const proxy = ns.spawn(pod, process.execPath, [EBB_BIN, 'proxy', '--transparent', '--drain-timeout', '60'],
@@ -85,7 +95,7 @@ async function startPod(subnet: number, appEnv: NodeJS.ProcessEnv = {}): Promise
     if (proxy.child.exitCode !== null) throw new Error(`proxy exited early: ${proxy.stderr()}`);
     return logLines(proxy).find((l) => l.msg === 'listening');
   });
-  return { pod, remote, podAddr, remoteAddr, app, proxy };
+  return { pod, remote, podAddr, remoteAddr, podAddr6, remoteAddr6, app, proxy };
 }
 
 test('transparent interception in a pod namespace: inbound, outbound, no loop', { skip }, async (t) => {
@@ -123,6 +133,20 @@ test('transparent interception in a pod namespace: inbound, outbound, no loop', 
   await t.test('the admin port is not redirected: the kubelet can probe it from outside', async () => {
     const r = await agentGet(p.remote, `http://${p.podAddr}:4191/live`);
     assert.equal(r.status, 200, JSON.stringify(r));
+  });
+
+  await t.test('IPv6: inbound to the pod\'s IPv6 address and the app\'s call to an IPv6 server go through the proxy', async () => {
+    const before = { inbound: await counts(p.pod, 'inbound'), outbound: await counts(p.pod, 'outbound') };
+    const hello = await agentGet(p.remote, `http://[${p.podAddr6}]:${APP_PORT}/hello`);
+    assert.equal(hello.status, 200, JSON.stringify(hello));
+    assert.deepEqual(JSON.parse(hello.body!), { app: 'ok', peer: '127.0.0.1' });
+    const call = await agentGet(p.remote, `http://${p.podAddr}:${APP_PORT}/call6`);
+    assert.equal(call.status, 200, JSON.stringify(call));
+    assert.deepEqual(JSON.parse(call.body!), { app: 'called', remote: { server: 'remote', peer: p.podAddr6, path: '/from-app6' } });
+    assert.deepEqual(await counts(p.pod, 'inbound'),
+      { requests: before.inbound.requests + 2, connections: before.inbound.connections + 2 });
+    assert.deepEqual(await counts(p.pod, 'outbound'),
+      { requests: before.outbound.requests + 1, connections: before.outbound.connections + 1 });
   });
 });
 
