@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fjp from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1';
+import { runEbb } from '../helpers.js';
 import { createLogger } from '../../src/log.js';
 import { VERSION } from '../../src/version.js';
 import { injectObject, resolveInjectConfig, type InjectConfig } from '../../src/inject/index.js';
@@ -114,4 +115,21 @@ test('namespace config.ebb.io/ settings apply, and the pod\'s own override them'
   assert.deepEqual(patched, expected);
   const wait10 = injectObject(review.request!.object, resolveInjectConfig({ mode: 'classic', 'wait-before-exit-seconds': '10' }, { injectedBy: `ebb injector ${VERSION}` }).config).object;
   assert.deepEqual(patched, wait10, 'the pod\'s config.ebb.io/wait-before-exit-seconds (10) beats the namespace\'s (20)');
+});
+
+test('the webhook\'s patched pod equals what the `ebb inject` CLI prints for the same pod (only injected-by differs)', async () => {
+  const review = JSON.parse(readFileSync(join(FIXTURES, 'pod-create-from-replicaset.review.json'), 'utf8')) as AdmissionReview;
+  const reviews = [review, ...['pod-inject-empty.yaml', 'pod-nativesidecar-inject-enabled.yaml'].map((f) => podCreateReview((readYaml(join(CORPUS_WEBHOOK, f)) as Record<string, unknown>[])[0]!))];
+  for (const rv of reviews) {
+    const r = await postReview(server.port, ca, rv);
+    const fromWebhook = fjp.applyPatch(fjp.deepClone(rv.request!.object), decodePatch(r.json!.response!.patch)).newDocument as { metadata: { annotations: Record<string, string> } };
+    const cli = await runEbb(['inject', '-o', 'json', '-'], { input: JSON.stringify(rv.request!.object) });
+    assert.equal(cli.code, 0, cli.stderr);
+    const fromCli = JSON.parse(cli.stdout) as { metadata: { annotations: Record<string, string> } };
+    // The one intended difference: who injected it.
+    assert.equal(fromWebhook.metadata.annotations['ebb.io/injected-by'], `ebb injector ${VERSION}`);
+    assert.equal(fromCli.metadata.annotations['ebb.io/injected-by'], `ebb inject ${VERSION}`);
+    fromWebhook.metadata.annotations['ebb.io/injected-by'] = fromCli.metadata.annotations['ebb.io/injected-by'];
+    assert.deepEqual(fromWebhook, fromCli);
+  }
 });

@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+#
+# The ebb image, `ebb:<version>` — what `ebb inject` puts in pods and what `ebb install` runs:
+#   docker build -t ebb:$(node -p "require('./package.json').version") .    (or: npm run image:build)
+# Without a Docker engine, `npm run image:check` verifies what can be verified (see docs/webhook.md).
+#
+# Runtime: distroless Node.js 24 LTS, non-root (65532), nothing written to the root filesystem,
+# no shell: `ebb` (/usr/local/bin/ebb) is the entrypoint and on PATH, so exec hooks like
+# ["ebb", "sleep", "5"] work.
+
+ARG NODE_MAJOR=24
+
+# 1. Build: TypeScript → dist/, and the native addon (node-gyp needs python3, make, g++: full image).
+FROM node:${NODE_MAJOR}-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json binding.gyp ./
+COPY scripts/build-native.js scripts/build-native.js
+COPY bin/ bin/
+COPY src/ src/
+# npm ci runs the package's install script (the addon) and prepare (tsc).
+RUN npm ci --no-audit --no-fund \
+ && test -f build/Release/ebb_native.node \
+ && test -f dist/src/cli/main.js
+
+# 2. Production dependencies only, from the same lockfile (no install scripts: the addon comes from 1).
+FROM node:${NODE_MAJOR}-bookworm-slim AS deps
+WORKDIR /out
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 3. Runtime.
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
+ENV NODE_ENV=production \
+    PATH=/usr/local/bin:/usr/bin:/bin
+COPY --from=deps /out/node_modules /usr/local/lib/ebb/node_modules
+COPY --from=build /src/dist/src /usr/local/lib/ebb/dist/src
+COPY --from=build /src/build/Release/ebb_native.node /usr/local/lib/ebb/build/Release/ebb_native.node
+COPY package.json /usr/local/lib/ebb/package.json
+COPY bin/ /usr/local/lib/ebb/bin/
+COPY --chmod=0755 docker/ebb /usr/local/bin/ebb
+USER 65532:65532
+WORKDIR /
+ENTRYPOINT ["/usr/local/bin/ebb"]
+CMD ["--help"]
