@@ -126,10 +126,17 @@ export class Drain {
     return true;
   }
 
-  /** Call `fn` when `phase` is entered (at once if it already has been). */
-  on(phase: Phase, fn: () => void): void {
-    if (this.enteredAt[phase] !== null) queueMicrotask(fn);
-    else this.listeners[phase].push(fn);
+  /**
+   * Call `fn` when `phase` is entered (at once if it already has been). Returns an unsubscribe, for
+   * short-lived subscribers (the transparent proxy's per-destination routes).
+   */
+  on(phase: Phase, fn: () => void): () => void {
+    if (this.enteredAt[phase] !== null) { queueMicrotask(fn); return () => {}; }
+    this.listeners[phase].push(fn);
+    return () => {
+      const i = this.listeners[phase].indexOf(fn);
+      if (i >= 0) this.listeners[phase].splice(i, 1);
+    };
   }
 
   /**

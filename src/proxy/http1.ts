@@ -44,7 +44,8 @@ export class Http1Proxy {
       if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
-    ctx.drain.on('draining', () => this.closeIdle());
+    // Unsubscribed when the upstream closes (a transparent route that went idle), so it can be freed.
+    upstream.onClose(ctx.drain.on('draining', () => this.closeIdle()));
   }
 
   /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */

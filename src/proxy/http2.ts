@@ -56,9 +56,9 @@ export class Http2Proxy {
       s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
     });
     this.server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
-    ctx.drain.on('draining', () => {
+    upstream.onClose(ctx.drain.on('draining', () => {
       for (const s of this.sessions) if (!s.closed) s.close();
-    });
+    }));
     upstream.onClose(() => this.upSession?.destroy());
   }
 

@@ -13,12 +13,13 @@ import http from 'node:http';
 
 const [role, ...args] = process.argv.slice(2);
 
-function get(url: string, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+function get(url: string, timeoutMs = 5_000): Promise<{ status: number; body: string; proxyError?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const proxyError = res.headers['ebb-proxy-error'] as string | undefined;
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(proxyError ? { proxyError } : {}) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -41,6 +42,12 @@ if (role === 'server') {
   const [port, remote] = args;
   let stopped = false;
   const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/fetch?url=')) {
+      // The app's view of any outbound call: status and the proxy's error header, if any.
+      get(decodeURIComponent(req.url.slice('/fetch?url='.length))).then((r) => json(res, 200, { status: r.status, proxyError: r.proxyError ?? null }),
+        (err: Error) => json(res, 200, { err: err.message }));
+      return;
+    }
     if (req.url === '/call' || req.url === '/call6') {
       get(req.url === '/call6' ? process.env.REMOTE6_URL! : remote!).then((r) => json(res, 200, { app: 'called', remote: JSON.parse(r.body) as unknown }),
         (err: Error) => json(res, 502, { app: 'call failed', err: err.message }));

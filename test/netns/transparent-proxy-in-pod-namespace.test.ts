@@ -135,6 +135,14 @@ test('transparent interception in a pod namespace: inbound, outbound, no loop', 
     assert.equal(r.status, 200, JSON.stringify(r));
   });
 
+  await t.test('an outbound call to a closed port gets the proxy\'s error mapping: 502 upstream_refused', async () => {
+    const before = await counts(p.pod, 'outbound');
+    const r = await agentGet(p.remote, `http://${p.podAddr}:${APP_PORT}/fetch?url=${encodeURIComponent(`http://${p.remoteAddr}:81/`)}`);
+    assert.equal(r.status, 200, JSON.stringify(r));
+    assert.deepEqual(JSON.parse(r.body!), { status: 502, proxyError: 'upstream_refused' });
+    assert.deepEqual(await counts(p.pod, 'outbound'), { requests: before.requests + 1, connections: before.connections + 1 });
+  });
+
   await t.test('IPv6: inbound to the pod\'s IPv6 address and the app\'s call to an IPv6 server go through the proxy', async () => {
     const before = { inbound: await counts(p.pod, 'inbound'), outbound: await counts(p.pod, 'outbound') };
     const hello = await agentGet(p.remote, `http://[${p.podAddr6}]:${APP_PORT}/hello`);
