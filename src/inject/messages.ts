@@ -71,7 +71,7 @@ export const FINDINGS = {
     pass: (p) => `${p.left}s remain to drain after the last TERM`,
   },
   no_app_ports: {
-    message: () => 'no app container declares a TCP containerPort: the proxy has no inbound port to serve',
+    message: () => 'no app container declares a TCP containerPort: the proxy gets no inbound listener, and `ebb proxy` does not start without one',
     fix: 'declare the app\'s listening ports as containerPort in the app containers',
   },
   udp_port_not_proxied: {
