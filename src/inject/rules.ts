@@ -100,8 +100,11 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
 export function portFindings(spec: JsonObject): Finding[] {
   const { tcp, other } = appPorts(spec);
   const out: Finding[] = [];
-  // `ebb proxy` needs an app port (or --inbound) to start; without one the pod would not come up.
-  if (tcp.length === 0) out.push({ code: 'no_app_ports', severity: 'error', params: {} });
+  // `ebb proxy` needs an app port (or --inbound, or --transparent) to start; without one the pod
+  // would not come up.
+  const proxy = findProxy(spec);
+  const transparent = proxy !== null && envValue(proxy.container, 'EBB_TRANSPARENT') === 'true';
+  if (tcp.length === 0 && !transparent) out.push({ code: 'no_app_ports', severity: 'error', params: {} });
   for (const o of other) out.push({ code: 'udp_port_not_proxied', severity: 'info', container: o.container, params: { port: o.port, protocol: o.protocol } });
   return out;
 }
