@@ -1,15 +1,128 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { EbbError } from '../errors.js';
+import { parseAllDocuments } from 'yaml';
+import { InputError, UsageError } from '../errors.js';
+import { podSpecOf } from '../lab/kubelet.js';
+import { renderHtml, renderReport, type ScenarioRun } from '../lab/report.js';
+import { runManifest, runScenarioByName, type Progress } from '../lab/run.js';
+import { COMPARE, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/scenarios.js';
+import { DEFAULT_SETTINGS, type LabSettings } from '../lab/settings.js';
+
+interface LabFlags {
+  rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
+  manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
+  requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
+  json?: boolean; html?: string;
+}
+
+const d = DEFAULT_SETTINGS;
 
 export function register(program: Command): void {
   program
     .command('lab')
     .description('reproduce a pod termination under load on this machine and report lost requests')
-    .allowUnknownOption()
-    .action(() => {
-      throw new EbbError('not_implemented', [
-        '`ebb lab` cannot run yet. Missing:',
-        '  - the lab itself: kubelet simulator, load generator, report (issue 4)',
-      ].join('\n'));
+    .option('--scenario <name>', `a preset: ${scenarioNames().join(', ')}`, DEFAULT_SCENARIO)
+    .option('--compare', 'run the preset scenarios one after another and print them side by side')
+    .option('--manifest <file>', 'take the pod spec from this manifest (normally `ebb inject` output) instead of a preset')
+    .option('--rps <n>', 'requests per second over all clients', String(d.rps))
+    .option('--propagation-delay <s>', 'clients learn of the removal after delays spread over [0, S], one at S', String(d.propagationDelay))
+    .option('--fixed-wait <n>', 'N for the fixed-wait presets (sized for the worst delay you expect)', String(d.fixedWait))
+    .option('--auto <spec>', 'the proxy\'s auto wait in the auto presets: auto or auto:MIN:QUIET:MAX', d.autoWait)
+    .option('--latency <spec>', 'demo app latency distribution (latency:weight,…)', d.latency)
+    .option('--app-command <cmd>', 'run this as the app instead of the demo app ({port} and $PORT give its port)')
+    .option('--app-port <n>', 'the app container\'s port in the built-in manifest', String(d.appPort))
+    .option('--sidecar-command <cmd>', 'run this in ebb-proxy\'s place ({listenPort}, {appPort}, {adminPort} are substituted)')
+    .option('--request-timeout <s>', 'a request unanswered after S seconds is a timeout', String(d.requestTimeout))
+    .option('--warmup <s>', 'seconds of load before the deletion', String(d.warmup))
+    .option('--clients <n>', 'number of clients (default: 24, at most one per request/s)')
+    .option('--seed <n>', 'seed of the demo app\'s latencies', String(d.seed))
+    .option('--time-limit <s>', 'hard limit for the whole run; everything is stopped when it passes', String(d.timeLimit))
+    .option('--json', 'print a JSON array (one object per scenario) instead of the report')
+    .option('--html <file>', 'also write the report as a self-contained HTML page')
+    .action(async (flags: LabFlags, cmd: Command) => {
+      const settings = parseSettings(flags);
+      const explicitScenario = cmd.getOptionValueSource('scenario') === 'cli';
+      if (flags.compare && (flags.manifest || explicitScenario)) throw new UsageError('lab: --compare runs the presets; it cannot be combined with --manifest or --scenario');
+      if (flags.manifest && explicitScenario) throw new UsageError('lab: give either --manifest or --scenario');
+      const deadline = performance.now() + settings.timeLimit * 1000;
+      const progress = progressLine(Boolean(process.stderr.isTTY));
+      const runs: ScenarioRun[] = [];
+      try {
+        if (flags.manifest) {
+          const manifest = readManifest(flags.manifest);
+          runs.push(await runManifest(basename(flags.manifest), `pod spec from ${flags.manifest}`, manifest, settings, { deadline, onProgress: progress }));
+        } else {
+          const names = flags.compare ? COMPARE : [flags.scenario ?? DEFAULT_SCENARIO];
+          for (const n of names) if (!scenario(n)) throw new UsageError(`lab: unknown scenario "${n}"; known: ${scenarioNames().join(', ')}`);
+          for (const [i, n] of names.entries()) {
+            runs.push(await runScenarioByName(n, settings, { deadline, onProgress: progress, index: i + 1, of: names.length }));
+          }
+        }
+      } finally {
+        progress(undefined);
+      }
+      if (flags.html) writeFileSync(flags.html, renderHtml(runs));
+      if (flags.json) process.stdout.write(`${JSON.stringify(runs.map((r) => r.result), null, 2)}\n`);
+      else {
+        process.stdout.write(renderReport(runs));
+        if (!flags.compare) process.stdout.write('Run `ebb lab --compare` to see the same load against other setups.\n');
+      }
     });
+}
+
+function parseSettings(f: LabFlags): LabSettings {
+  const problems: string[] = [];
+  const num = (name: string, raw: string | undefined, fallback: number, opts: { min?: number; int?: boolean; positive?: boolean } = {}): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    const bad = raw.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < (opts.min ?? 0) || (opts.positive && n <= 0);
+    if (bad) { problems.push(`--${name} "${raw}" must be a${opts.int ? 'n integer' : ' number'} ${opts.positive ? '> 0' : `>= ${opts.min ?? 0}`}`); return fallback; }
+    return n;
+  };
+  const s: LabSettings = {
+    rps: num('rps', f.rps, d.rps, { positive: true }),
+    propagationDelay: num('propagation-delay', f.propagationDelay, d.propagationDelay),
+    fixedWait: num('fixed-wait', f.fixedWait, d.fixedWait, { int: true, min: 1 }),
+    autoWait: f.auto,
+    latency: f.latency,
+    requestTimeout: num('request-timeout', f.requestTimeout, d.requestTimeout, { positive: true }),
+    warmup: num('warmup', f.warmup, d.warmup),
+    clients: f.clients === undefined ? undefined : num('clients', f.clients, 24, { int: true, min: 1 }),
+    seed: num('seed', f.seed, d.seed, { int: true }),
+    appPort: num('app-port', f.appPort, d.appPort, { int: true, min: 1 }),
+    appCommand: f.appCommand,
+    sidecarCommand: f.sidecarCommand,
+    timeLimit: num('time-limit', f.timeLimit, d.timeLimit, { positive: true }),
+  };
+  if (!/^auto(:[0-9.]+:[0-9.]+:[0-9.]+)?$/.test(s.autoWait)) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
+  if (s.rps > 5000) problems.push(`--rps ${s.rps} is more than this lab can send faithfully (max 5000)`);
+  if (problems.length) throw new UsageError(`lab: invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return s;
+}
+
+function readManifest(file: string): Record<string, unknown> {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new InputError(`lab: cannot read ${file}: ${(e as Error).message}`); }
+  const docs = parseAllDocuments(text);
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length) throw new InputError(`lab: ${file}: ${doc.errors[0]!.message}`);
+    const obj = doc.toJSON() as Record<string, unknown> | null;
+    const items = obj && obj.kind === 'List' && Array.isArray(obj.items) ? obj.items as Record<string, unknown>[] : [obj];
+    for (const o of items) if (o && podSpecOf(o)) return o;
+  }
+  throw new InputError(`lab: ${file} has no workload with a pod spec (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob)`);
+}
+
+/** A progress line on a terminal (rewritten in place); start and end lines otherwise. */
+function progressLine(tty: boolean): (p: Progress | undefined) => void {
+  let last = '';
+  return (p) => {
+    if (!p) { if (tty && last) process.stderr.write('\r\x1b[K'); return; }
+    const where = p.elapsed === null ? 'starting pods' : p.elapsed < 0 ? `warm-up ${p.elapsed.toFixed(1)} s` : `t0 + ${p.elapsed.toFixed(1)} s`;
+    const line = `[${p.index}/${p.of} ${p.scenario}] ${where}  requests ${p.sent}  failed ${p.failed}`;
+    if (tty) process.stderr.write(`\r\x1b[K${line}`);
+    else if (p.elapsed === null) process.stderr.write(`ebb lab: running ${p.scenario} (${p.index}/${p.of})\n`);
+    last = line;
+  };
 }

@@ -191,7 +191,7 @@ export class LoadGenerator {
     const timer = setTimeout(() => { conclude(false, 'timeout'); stream.close(http2.constants.NGHTTP2_CANCEL); }, this.opts.timeoutMs);
     stream.on('response', (h) => { status = Number(h[':status']); });
     stream.on('data', () => {});
-    stream.on('end', () => conclude(false, status === undefined ? 'reset' : statusOutcome(status)));
+    stream.on('end', () => conclude(false, status === undefined ? 'reset' : statusOutcome(status), status === undefined ? `ended without a response (rst ${stream.rstCode}, session ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'})` : undefined));
     // RFC 9113 §8.7: a stream refused (REFUSED_STREAM, or above GOAWAY's last stream id) was not
     // processed and may be retried; real HTTP/2 clients do so on a new connection.
     stream.on('error', (err) => {

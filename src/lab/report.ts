@@ -42,8 +42,9 @@ export function summarize(name: string, records: RequestRecord[], events: Kubele
   for (const r of records) {
     byOutcome[r.outcome]++;
     if (r.outcome !== 'ok') {
-      firstFailure = firstFailure === null ? r.start : Math.min(firstFailure, r.start);
-      lastFailure = lastFailure === null ? r.start : Math.max(lastFailure, r.start);
+      // A failure happens when the client sees it (a request sent before t0 may be cut at t0 + x).
+      firstFailure = firstFailure === null ? r.end : Math.min(firstFailure, r.end);
+      lastFailure = lastFailure === null ? r.end : Math.max(lastFailure, r.end);
     }
     // A request reached the old pod when the old pod answered it (any status).
     if (r.target === 'old' && r.status !== undefined) lastArrival = lastArrival === null ? r.start : Math.max(lastArrival, r.start);
@@ -124,15 +125,15 @@ export function renderTimeline(run: ScenarioRun, width = 64): string {
   const slot = Math.max(100, Math.ceil((to - from) / width / 100) * 100);
   const n = Math.ceil((to - from) / slot) + 1;
   const col = (t: number): number => Math.min(n - 1, Math.max(0, Math.floor((t - from) / slot)));
-  const count = (pred: (r: RequestRecord) => boolean): number[] => {
+  const count = (pred: (r: RequestRecord) => boolean, at: (r: RequestRecord) => number = (r) => r.start): number[] => {
     const a = new Array<number>(n).fill(0);
-    for (const r of records) if (pred(r)) a[col(r.start)]!++;
+    for (const r of records) if (pred(r)) a[col(at(r))]!++;
     return a;
   };
   const spark = (a: number[], max: number): string => a.map((v) => (v === 0 ? ' ' : BARS[Math.max(1, Math.round((v / max) * 8))])).join('');
   const ok = count((r) => r.outcome === 'ok');
   const toOld = count((r) => r.target === 'old');
-  const failed = count((r) => r.outcome !== 'ok');
+  const failed = count((r) => r.outcome !== 'ok', (r) => r.end);
   const max = Math.max(1, ...ok, ...toOld, ...failed);
   const label = (s: string): string => s.padEnd(12).slice(0, 12);
   const axis = new Array<string>(n).fill(' ');
@@ -200,7 +201,10 @@ function svgChart(run: ScenarioRun): string {
   const slot = 250;
   const n = Math.ceil((to - from) / slot) + 1;
   const ok = new Array<number>(n).fill(0); const bad = new Array<number>(n).fill(0);
-  for (const r of records) (r.outcome === 'ok' ? ok : bad)[Math.floor((r.start - from) / slot)]!++;
+  for (const r of records) {
+    if (r.outcome === 'ok') ok[Math.floor((r.start - from) / slot)]!++;
+    else bad[Math.min(n - 1, Math.floor((r.end - from) / slot))]!++;
+  }
   const max = Math.max(1, ...ok.map((v, i) => v + bad[i]!));
   const x = (t: number): number => L + ((t - from) / (to - from)) * (W - L - 10);
   const y = (v: number): number => T + (H - T - B) * (1 - v / max);

@@ -18,8 +18,8 @@ const events: KubeletEvent[] = [
   { at: 7100, type: 'podGone' },
 ];
 const records = [
-  rec(-1000, 'old', 'ok', 200), rec(200, 'old', 'ok', 200), rec(400, 'old', 'refused'), rec(900, 'old', '5xx', 502),
-  rec(1500, 'old', 'reset'), rec(2000, 'new', 'ok', 200),
+  rec(-1000, 'old', 'ok', 200), rec(200, 'old', 'ok', 200), rec(395, 'old', 'refused'), rec(900, 'old', '5xx', 502),
+  rec(1495, 'old', 'reset'), rec(2000, 'new', 'ok', 200),
 ];
 
 test('one scenario as JSON has exactly the fields of the contract, times in seconds from t0', () => {

@@ -1,0 +1,317 @@
+/**
+ * One lab "pod": the containers of a pod spec as real processes on loopback. The app container is
+ * the demo app (or the user's --app-command), the ebb-proxy container a real `ebb proxy` with the
+ * manifest's args and EBB_* env (ports moved to free ones), or the user's --sidecar-command. Other
+ * containers are simulated (they exit on TERM). It is also the kubelet simulator's ContainerDriver.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { EbbError } from '../errors.js';
+import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
+
+export const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
+const DEMO_APP = fileURLToPath(new URL('./demo-app-main.js', import.meta.url));
+
+export interface PodOptions {
+  name: string;
+  model: PodModel;
+  /** Demo app settings, or a user command (`{port}` and $PORT give it its port). */
+  app: { command?: string; latency: string; seed: number };
+  /** A command run in ebb-proxy's place: `{listenPort}`, `{appPort}`, `{adminPort}` are substituted. */
+  sidecarCommand?: string;
+  startTimeoutMs: number;
+}
+
+type Role = 'app' | 'proxy' | 'simulated';
+
+interface Running {
+  role: Role;
+  child?: ChildProcess;
+  exited: Promise<void>;
+  markExited: () => void;
+  hasExited: boolean;
+  /** The last lines of its stderr/stdout, for error messages. */
+  tail: string[];
+}
+
+/** Every process any pod started, so an interrupted lab never leaves one behind. */
+const allChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  allChildren.add(child);
+  child.once('exit', () => allChildren.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => { for (const c of allChildren) killGroup(c, 'SIGKILL'); });
+  }
+}
+
+function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try { process.kill(-child.pid, sig); } catch { try { child.kill(sig); } catch { /* gone */ } }
+}
+
+export function isProxyContainer(c: PodContainer): boolean {
+  const image = String(c.spec.image ?? '');
+  const args = Array.isArray(c.spec.args) ? c.spec.args.map(String) : [];
+  return c.name === 'ebb-proxy' || (/(^|\/)ebb[:@]/.test(image) && args[0] === 'proxy');
+}
+
+export class LabPod implements ContainerDriver {
+  /** Where clients send: the proxy's inbound port, or the app's port when there is no proxy. */
+  inboundPort = 0;
+  appPort = 0;
+  adminPort: number | undefined;
+  /** Info lines worth showing in the report (e.g. the proxy's shutdown summary). */
+  readonly proxyLog: Array<Record<string, unknown>> = [];
+  private readonly containers = new Map<string, Running>();
+  private readonly proxy: PodContainer | undefined;
+  private readonly app: PodContainer | undefined;
+  /** Manifest port (number or name) → real port, per container, for httpGet hooks. */
+  private readonly portMap = new Map<string, number>();
+
+  constructor(private readonly opts: PodOptions) {
+    this.proxy = opts.model.containers.find(isProxyContainer);
+    const others = opts.model.containers.filter((c) => c !== this.proxy);
+    const appPorts = this.proxy ? inboundAppPorts(this.proxy) : [];
+    this.app = others.find((c) => containerPorts(c).some((p) => appPorts.includes(p.port))) ?? others.find((c) => !c.sidecar) ?? others[0];
+  }
+
+  get name(): string { return this.opts.name; }
+
+  async start(): Promise<void> {
+    for (const c of this.opts.model.containers) {
+      const role: Role = c === this.proxy ? 'proxy' : c === this.app ? 'app' : 'simulated';
+      let markExited!: () => void;
+      const exited = new Promise<void>((r) => { markExited = r; });
+      const run: Running = { role, exited, markExited: () => { run.hasExited = true; markExited(); }, hasExited: false, tail: [] };
+      this.containers.set(c.name, run);
+    }
+    if (this.app) await this.startApp(this.app);
+    if (this.proxy) await this.startProxy(this.proxy);
+    else this.inboundPort = this.appPort;
+  }
+
+  private async startApp(c: PodContainer): Promise<void> {
+    const run = this.containers.get(c.name)!;
+    const o = this.opts.app;
+    if (o.command) {
+      const port = await freePort();
+      const cmd = o.command.replaceAll('{port}', String(port));
+      this.spawn(run, '/bin/sh', ['-c', `exec ${cmd}`], { PORT: String(port) });
+      await this.waitPort(run, port, `the app (${cmd})`);
+      this.appPort = port;
+    } else {
+      const child = this.spawn(run, process.execPath, [DEMO_APP, '--port', '0', '--latency', o.latency, '--seed', String(o.seed), '--name', this.opts.name], {});
+      const line = await this.waitLine(run, child, 'stdout', (j) => j.msg === 'listening', 'the demo app');
+      this.appPort = Number(line.port);
+    }
+    for (const p of containerPorts(c)) {
+      this.portMap.set(`${c.name}/${p.port}`, this.appPort);
+      if (p.name) this.portMap.set(`${c.name}/${p.name}`, this.appPort);
+    }
+  }
+
+  private async startProxy(c: PodContainer): Promise<void> {
+    const run = this.containers.get(c.name)!;
+    const manifestAdmin = Number(envOf(c).EBB_ADMIN_PORT ?? 4191);
+    const manifestInbound = inboundListenPorts(c);
+    if (this.opts.sidecarCommand) {
+      const [listenPort, adminPort] = [await freePort(), await freePort()];
+      const cmd = this.opts.sidecarCommand.replaceAll('{listenPort}', String(listenPort))
+        .replaceAll('{appPort}', String(this.appPort)).replaceAll('{adminPort}', String(adminPort));
+      this.spawn(run, '/bin/sh', ['-c', `exec ${cmd}`], { LAB_LISTEN_PORT: String(listenPort), LAB_APP_PORT: String(this.appPort), LAB_ADMIN_PORT: String(adminPort) });
+      await this.waitPort(run, listenPort, `the sidecar command (${cmd})`);
+      this.inboundPort = listenPort;
+      this.adminPort = adminPort;
+    } else {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(envOf(c))) env[k] = v;
+      // Same configuration as in the manifest, on free loopback ports.
+      Object.assign(env, {
+        EBB_INBOUND: `0:${this.appPort}`, EBB_ADMIN_PORT: '0', EBB_INBOUND_HOST: '127.0.0.1', EBB_OUTBOUND_PORT: '0',
+        EBB_LOG_FORMAT: 'json',
+      });
+      delete env.EBB_APP_PORT;
+      delete env.EBB_INBOUND_PORT;
+      const args = stripPortFlags(Array.isArray(c.spec.args) ? c.spec.args.map(String) : ['proxy']);
+      const child = this.spawn(run, process.execPath, [EBB_BIN, ...(args.length ? args : ['proxy'])], env, true);
+      const line = await this.waitLine(run, child, 'stderr', (j) => j.msg === 'listening', 'ebb proxy');
+      this.adminPort = Number(line.admin);
+      const inbound = Array.isArray(line.inbound) ? line.inbound as Array<{ port: number }> : [];
+      this.inboundPort = Number(inbound[0]?.port);
+      child.stderr!.on('data', () => {});
+    }
+    this.portMap.set(`${c.name}/${manifestAdmin}`, this.adminPort!);
+    for (const p of manifestInbound) this.portMap.set(`${c.name}/${p}`, this.inboundPort);
+    for (const p of containerPorts(c)) {
+      const real = p.port === manifestAdmin ? this.adminPort! : this.inboundPort;
+      this.portMap.set(`${c.name}/${p.port}`, real);
+      if (p.name) this.portMap.set(`${c.name}/${p.name}`, real);
+    }
+  }
+
+  private spawn(run: Running, cmd: string, args: string[], env: Record<string, string>, cleanEbbEnv = false): ChildProcess {
+    const base: NodeJS.ProcessEnv = { ...process.env };
+    if (cleanEbbEnv) for (const k of Object.keys(base)) if (k.startsWith('EBB_')) delete base[k];
+    // Its own process group: TERM goes to the main process (as a container's PID 1 gets it),
+    // KILL to the whole group (as the runtime kills the container).
+    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    track(child);
+    run.child = child;
+    const keep = (d: Buffer): void => {
+      for (const l of d.toString('utf8').split('\n')) {
+        if (!l.trim()) continue;
+        run.tail.push(l);
+        if (run.tail.length > 40) run.tail.shift();
+        if (run.role === 'proxy' && l.startsWith('{')) {
+          try {
+            const j = JSON.parse(l) as Record<string, unknown>;
+            if (typeof j.level === 'number' && j.level >= 30 && j.msg !== 'listening') this.proxyLog.push(j);
+          } catch { /* not JSON */ }
+        }
+      }
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.once('exit', () => run.markExited());
+    child.once('error', (e) => { run.tail.push(String(e)); run.markExited(); });
+    return child;
+  }
+
+  private waitLine(run: Running, child: ChildProcess, stream: 'stdout' | 'stderr', match: (j: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => fail(`did not start within ${this.opts.startTimeoutMs / 1000} s`), this.opts.startTimeoutMs);
+      const fail = (why: string): void => {
+        cleanup();
+        reject(new EbbError('lab_start_failed', `${what} in the ${this.opts.name} pod ${why}:\n${run.tail.slice(-10).map((l) => `    ${l}`).join('\n')}`));
+      };
+      const onData = (d: Buffer): void => {
+        buf += d.toString('utf8');
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            const j = JSON.parse(line) as Record<string, unknown>;
+            if (match(j)) { cleanup(); resolve(j); return; }
+          } catch { /* not JSON */ }
+        }
+      };
+      const onExit = (): void => fail(`exited (code ${child.exitCode ?? child.signalCode})`);
+      const cleanup = (): void => { clearTimeout(timer); child[stream]!.off('data', onData); child.off('exit', onExit); };
+      child[stream]!.on('data', onData);
+      child.once('exit', onExit);
+    });
+  }
+
+  private async waitPort(run: Running, port: number, what: string): Promise<void> {
+    const until = Date.now() + this.opts.startTimeoutMs;
+    while (Date.now() < until) {
+      if (run.hasExited) break;
+      if (await canConnect(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new EbbError('lab_start_failed', `${what} in the ${this.opts.name} pod ${run.hasExited ? 'exited' : 'did not listen'} on port ${port}:\n${run.tail.slice(-10).map((l) => `    ${l}`).join('\n')}`);
+  }
+
+  // ContainerDriver -------------------------------------------------------------------------
+
+  signal(container: string, sig: 'SIGTERM' | 'SIGKILL'): void {
+    const run = this.containers.get(container);
+    if (!run) return;
+    if (!run.child) { run.markExited(); return; }
+    if (sig === 'SIGKILL') killGroup(run.child, 'SIGKILL');
+    else if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
+  }
+
+  exited(container: string): Promise<void> {
+    return this.containers.get(container)?.exited ?? Promise.resolve();
+  }
+
+  httpGet(container: string, action: Extract<PreStopAction, { kind: 'httpGet' }>, signal: AbortSignal): Promise<HookResult> {
+    const port = this.portMap.get(`${container}/${action.port}`) ?? (typeof action.port === 'number' ? action.port : undefined);
+    if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${action.port} is not known in this pod` });
+    return new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: action.path, signal }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => { if (body.length < 500) body += d; });
+        res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 400, detail: `${res.statusCode} ${body.trim().slice(0, 200)}` }));
+        res.on('error', (e) => resolve({ ok: false, detail: e.message }));
+      });
+      req.on('error', (e) => resolve({ ok: false, detail: (e as NodeJS.ErrnoException).code ?? e.message }));
+    });
+  }
+
+  /** Ends every process of this pod (KILL), and waits for them. */
+  async kill(): Promise<void> {
+    for (const run of this.containers.values()) {
+      if (run.child) killGroup(run.child, 'SIGKILL');
+      else run.markExited();
+    }
+    await Promise.race([Promise.all([...this.containers.values()].map((r) => r.exited)), new Promise((r) => setTimeout(r, 5000))]);
+  }
+
+  /** Lines the proxy wrote, for a failure report. */
+  tailOf(container: string): string[] {
+    return this.containers.get(container)?.tail ?? [];
+  }
+}
+
+function envOf(c: PodContainer): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Array.isArray(c.spec.env) ? c.spec.env : []) {
+    const r = e as { name?: unknown; value?: unknown };
+    if (typeof r.name === 'string' && r.value !== undefined) out[r.name] = String(r.value);
+  }
+  return out;
+}
+
+function containerPorts(c: PodContainer): Array<{ port: number; name?: string }> {
+  const ports = Array.isArray(c.spec.ports) ? c.spec.ports as Array<{ containerPort?: unknown; name?: unknown }> : [];
+  return ports.filter((p) => typeof p.containerPort === 'number').map((p) => ({ port: p.containerPort as number, name: typeof p.name === 'string' ? p.name : undefined }));
+}
+
+/** "4143:8080,4144:9090" → [[4143, 8080], …] from EBB_INBOUND (or EBB_INBOUND_PORT + EBB_APP_PORT). */
+function inboundPairs(c: PodContainer): Array<[number, number]> {
+  const env = envOf(c);
+  if (env.EBB_INBOUND) {
+    return env.EBB_INBOUND.split(',').map((p) => p.trim().split(':').map(Number) as [number, number]).filter(([l, a]) => Number.isFinite(l) && Number.isFinite(a));
+  }
+  if (env.EBB_APP_PORT) return [[Number(env.EBB_INBOUND_PORT ?? 4143), Number(env.EBB_APP_PORT)]];
+  return [];
+}
+const inboundAppPorts = (c: PodContainer): number[] => inboundPairs(c).map(([, a]) => a);
+const inboundListenPorts = (c: PodContainer): number[] => inboundPairs(c).map(([l]) => l);
+
+const PORT_FLAGS = new Set(['--app-port', '--inbound-port', '--inbound', '--admin-port', '--outbound-port', '--inbound-host']);
+/** The manifest's args without port flags: the lab chooses the ports. */
+function stripPortFlags(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const flag = a.split('=')[0]!;
+    if (PORT_FLAGS.has(flag)) { if (!a.includes('=')) i++; continue; }
+    out.push(a);
+  }
+  return out;
+}
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * One lab run: start "old" and "new" pods from a manifest, put a steady load on "old", delete it
+ * at t0 with the kubelet simulator while each client moves to "new" after its propagation delay,
+ * and record everything. Bounded everywhere: start timeouts, the grace period, a request cap, and
+ * the run's hard deadline (everything is killed when it passes).
+ */
+import { EbbError } from '../errors.js';
+import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent } from './kubelet.js';
+import { LoadGenerator, planClients } from './load.js';
+import { LabPod } from './pod.js';
+import { summarize, type ScenarioRun } from './report.js';
+import { scenario, type Scenario } from './scenarios.js';
+import type { LabSettings } from './settings.js';
+
+export interface Progress {
+  scenario: string;
+  index: number;
+  of: number;
+  /** Seconds since t0 (negative during warm-up), or null while starting. */
+  elapsed: number | null;
+  sent: number;
+  failed: number;
+}
+
+export interface RunOptions {
+  /** performance.now() after which everything is stopped. */
+  deadline: number;
+  onProgress?: (p: Progress) => void;
+  index?: number;
+  of?: number;
+}
+
+/** Seconds after the pod is gone and every client has switched, to show the load carrying on. */
+const TAIL_SECONDS = 0.5;
+
+export async function runScenario(sc: Scenario, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
+  const ctx = { settings, runManifest: (m: Record<string, unknown>) => runManifest(sc.name, sc.description(settings), m, settings, opts) };
+  if (sc.run) return sc.run(ctx);
+  if (!sc.manifest) throw new EbbError('lab_scenario', `scenario ${sc.name} has neither a manifest nor a run()`);
+  return ctx.runManifest(sc.manifest(settings));
+}
+
+export async function runScenarioByName(name: string, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
+  const sc = scenario(name);
+  if (!sc) throw new EbbError('lab_scenario', `unknown scenario "${name}"`);
+  return runScenario(sc, settings, opts);
+}
+
+export async function runManifest(name: string, description: string, manifest: Record<string, unknown>, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
+  const podSpec = podSpecOf(manifest);
+  if (!podSpec) throw new EbbError('lab_manifest', `${name}: the manifest has no pod spec (kind ${String(manifest.kind)})`);
+  const model = podModelFromSpec(podSpec);
+  if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
+  const notes: string[] = [];
+  for (const c of model.containers) {
+    if (c.preStop?.kind === 'exec') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
+  }
+  const progress = (elapsed: number | null, load?: LoadGenerator): void => {
+    const c = load?.counts;
+    opts.onProgress?.({ scenario: name, index: opts.index ?? 1, of: opts.of ?? 1, elapsed, sent: c?.sent ?? 0, failed: c?.failed ?? 0 });
+  };
+  progress(null);
+
+  const startTimeoutMs = 20_000;
+  const mk = (pod: string, seed: number): LabPod => new LabPod({
+    name: pod, model, startTimeoutMs, sidecarCommand: settings.sidecarCommand,
+    app: { command: settings.appCommand, latency: settings.latency, seed },
+  });
+  const oldPod = mk('old', settings.seed);
+  const newPod = mk('new', settings.seed + 1);
+  let load: LoadGenerator | undefined;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const events: KubeletEvent[] = [];
+  try {
+    await withDeadline(Promise.all([oldPod.start(), newPod.start()]), opts.deadline, 'starting the pods');
+    const clients = planClients(settings.rps, settings.propagationDelay, settings.clients);
+    // Everything a run can take: warm-up, grace, the 2 s floors for sidecars, the slowest client.
+    const boundSeconds = settings.warmup + Math.max(model.graceSeconds + 2 * MINIMUM_GRACE_SECONDS, settings.propagationDelay) + settings.requestTimeout + 5;
+    load = new LoadGenerator({
+      clients, ports: { old: oldPod.inboundPort, new: newPod.inboundPort },
+      timeoutMs: settings.requestTimeout * 1000, maxRequests: Math.ceil(settings.rps * boundSeconds),
+    });
+    const l = load;
+    load.start();
+    const startedAt = performance.now();
+    const clock = { t0: startedAt + settings.warmup * 1000 };
+    ticker = setInterval(() => progress((performance.now() - clock.t0) / 1000, l), 250);
+    await sleepUntil(Math.min(opts.deadline, startedAt + settings.warmup * 1000));
+
+    const t0 = performance.now();
+    clock.t0 = t0;
+    load.markT0(t0);
+    const deletion = deletePod(model, oldPod, { onEvent: (e) => events.push(e) });
+    const gone = await withDeadline(deletion, opts.deadline, 'deleting the old pod').then(() => true, (e: Error) => { notes.push(e.message); return false; });
+    if (gone) {
+      await sleepUntil(Math.min(opts.deadline, Math.max(performance.now(), t0 + settings.propagationDelay * 1000) + TAIL_SECONDS * 1000));
+    }
+  } finally {
+    if (ticker) clearInterval(ticker);
+    if (load) await withDeadline(load.stop(), performance.now() + (settings.requestTimeout + 1) * 1000, 'stopping the load').catch(() => {});
+    await Promise.all([oldPod.kill(), newPod.kill()]);
+  }
+  for (const line of oldPod.proxyLog) {
+    if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${String(line.msg)} ${JSON.stringify(omit(line, ['level', 'time', 'pid', 'hostname', 'name', 'msg']))}`);
+  }
+  const result = summarize(name, load?.records ?? [], events, {
+    rps: settings.rps, propagationDelaySeconds: settings.propagationDelay, fixedWaitSeconds: settings.fixedWait,
+    clients: planClients(settings.rps, settings.propagationDelay, settings.clients).length, latency: settings.latency,
+    graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
+    containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: envSummary(c.spec) })),
+    appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
+  });
+  return { result, records: load?.records ?? [], events, description, notes };
+}
+
+function envSummary(spec: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Array.isArray(spec.env) ? spec.env as Array<{ name?: string; value?: unknown }> : []) {
+    if (e.name?.startsWith('EBB_') && e.value !== undefined) out[e.name] = String(e.value);
+  }
+  return out;
+}
+
+function omit(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+}
+
+function sleepUntil(t: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
+}
+
+async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EbbError('lab_time_limit', `time limit reached while ${what}`)), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The lab's scenarios: each one is a manifest for the two pods (the old one is deleted, the new
+ * one takes over), built from a plain Deployment the way a user would build theirs. `--compare`
+ * runs the scenarios listed in COMPARE, in order; other parts of ebb add theirs with
+ * registerScenario() (a scenario may bring its own run() when the standard one does not fit).
+ */
+import type { LabSettings } from './settings.js';
+import type { ScenarioRun } from './report.js';
+import { buildPodManifest, type PodSetup } from './manifest.js';
+
+export interface ScenarioContext {
+  settings: LabSettings;
+  /** Runs the standard lab (two pods, load, deletion of "old") for a manifest. */
+  runManifest(manifest: Record<string, unknown>): Promise<ScenarioRun>;
+}
+
+export interface Scenario {
+  name: string;
+  description(s: LabSettings): string;
+  /** The manifest for the old and new pods. */
+  manifest?(s: LabSettings): Record<string, unknown>;
+  /** A scenario with its own flow; by default the standard lab runs manifest(). */
+  run?(ctx: ScenarioContext): Promise<ScenarioRun>;
+}
+
+const registry = new Map<string, Scenario>();
+/** The scenarios `--compare` runs, in this order. */
+export const COMPARE: string[] = [];
+
+export function registerScenario(s: Scenario, opts: { compare?: boolean } = {}): void {
+  registry.set(s.name, s);
+  if (opts.compare && !COMPARE.includes(s.name)) COMPARE.push(s.name);
+}
+
+export function scenario(name: string): Scenario | undefined {
+  return registry.get(name);
+}
+
+export function scenarioNames(): string[] {
+  return [...registry.keys()];
+}
+
+function preset(name: string, describe: (s: LabSettings) => string, setup: (s: LabSettings) => PodSetup): void {
+  registerScenario({ name, description: describe, manifest: (s) => buildPodManifest(setup(s), s) }, { compare: true });
+}
+
+preset('classic-no-wait',
+  () => 'classic sidecar, no proxy wait, no app preStop (Linkerd 2.10\'s default)',
+  () => ({ mode: 'classic', proxyWait: '0', appPreStop: { kind: 'none' } }));
+
+preset('classic-wait',
+  (s) => `classic sidecar, proxy waits N=${s.fixedWait} s, app preStop sleep ${s.fixedWait - 1} s (the seed's recipe)`,
+  (s) => ({ mode: 'classic', proxyWait: String(s.fixedWait), appPreStop: { kind: 'sleep', seconds: Math.max(0, s.fixedWait - 1) } }));
+
+preset('classic-auto',
+  () => 'classic sidecar, proxy --wait-before-exit auto, app preStop httpGet /wait-quiet (--app-wait auto)',
+  () => ({ mode: 'classic', proxyWait: 'auto', appPreStop: { kind: 'wait-quiet' } }));
+
+preset('native',
+  (s) => `native sidecar, app preStop sleep N=${s.fixedWait} s`,
+  (s) => ({ mode: 'native', proxyWait: '0', appPreStop: { kind: 'sleep', seconds: s.fixedWait } }));
+
+preset('native-app-wait',
+  () => 'native sidecar, app preStop httpGet /wait-quiet (--app-wait auto)',
+  () => ({ mode: 'native', proxyWait: '0', appPreStop: { kind: 'wait-quiet' } }));
+
+/** What `ebb lab` runs without --scenario or --compare: ebb's recommended setup. */
+export const DEFAULT_SCENARIO = 'native-app-wait';

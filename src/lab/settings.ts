@@ -1,0 +1,39 @@
+/** The lab's knobs, with their defaults (the CLI flags map one to one). */
+export interface LabSettings {
+  /** Requests per second over all clients. */
+  rps: number;
+  /** MAX: client propagation delays are spread over [0, MAX] seconds, one client at MAX. */
+  propagationDelay: number;
+  /** N: what a user sizes once for the worst delay they expect (never derived from the delay). */
+  fixedWait: number;
+  /** The proxy's auto wait as given to --wait-before-exit (auto or auto:MIN:QUIET:MAX). */
+  autoWait: string;
+  /** Demo app latency distribution, e.g. "10ms:90,100ms:9,2s:1". */
+  latency: string;
+  /** A request without an answer after this many seconds counts as a timeout. */
+  requestTimeout: number;
+  /** Seconds of load before the deletion. */
+  warmup: number;
+  /** Number of clients (default: 24, at most one per request/s). */
+  clients?: number;
+  seed: number;
+  /** The app container's port in the built-in manifest. */
+  appPort: number;
+  appCommand?: string;
+  sidecarCommand?: string;
+  /** Hard limit for the whole lab run, in seconds. */
+  timeLimit: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
+  rps: 200,
+  propagationDelay: 5,
+  fixedWait: 8,
+  autoWait: 'auto',
+  latency: '10ms:90,100ms:9,2s:1',
+  requestTimeout: 10,
+  warmup: 2,
+  seed: 1,
+  appPort: 8080,
+  timeLimit: 600,
+});
