@@ -5,6 +5,7 @@
  */
 import { VERSION } from '../version.js';
 import type { InjectConfig, ProxyResources, SidecarMode } from './types.js';
+import { parseAutoWait } from './app-wait.js';
 
 export const CONFIG_ANNOTATION_PREFIX = 'config.ebb.io/';
 
@@ -23,6 +24,8 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   injectedBy: `ebb inject ${VERSION}`,
   proxyVersion: VERSION,
   transparent: false,
+  appWait: 'none',
+  proxyWaitAuto: null,
 } satisfies InjectConfig);
 
 type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -111,6 +114,12 @@ export const SETTINGS: readonly Setting[] = [
     apply: (c, v) => { c.transparent = v as boolean; },
   },
   { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
+  {
+    flag: 'app-wait',
+    parse: (raw) => ['auto', 'none'].includes(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be auto or none' },
+    apply: (c, v) => { c.appWait = v as 'auto' | 'none'; },
+  },
+  { flag: 'wait-before-exit', parse: parseAutoWait, apply: (c, v) => { c.proxyWaitAuto = v as string; } },
 ];
 
 export interface ConfigProblem { readonly flag: string; readonly value: string; readonly problem: string }

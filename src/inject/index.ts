@@ -9,6 +9,7 @@ import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
 import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
+import { applyAppWait } from './app-wait.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
 import type { ReasonCode } from './messages.js';
@@ -243,6 +244,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
     b.add([...specPath, 'initContainers', 0], initContainer(cfg, ports.length));
   }
   const jobFindings = applyJobExit(b, object.kind, tplPath, cfg, undo);
+  applyAppWait(b, specPath, cfg, grace, undo);
 
   b.set([...meta, 'annotations', ANNOTATIONS.proxyVersion], cfg.proxyVersion);
   b.set([...meta, 'annotations', ANNOTATIONS.injectedBy], cfg.injectedBy);

@@ -37,6 +37,7 @@ export function timingModel(spec: JsonObject): TimingModel {
   let proxyWaitSeconds = 0;
   let drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
   let mode: TimingModel['mode'] = 'none';
+  let proxyWaitAuto = false;
   if (proxy) {
     mode = proxy.where === 'initContainers' ? 'native' : 'classic';
     const pre = describePreStop(proxy.container);
@@ -44,6 +45,7 @@ export function timingModel(spec: JsonObject): TimingModel {
     const envWait = envValue(proxy.container, 'EBB_WAIT_BEFORE_EXIT');
     const parsed = envWait === undefined ? null : parseSleepDuration(envWait);
     if (parsed !== null) proxyWaitSeconds += parsed;
+    proxyWaitAuto = envWait?.trim().startsWith('auto') ?? false;
     const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
     const d = drain === undefined ? null : parseSleepDuration(drain);
     if (d !== null) drainTimeoutSeconds = d;
@@ -51,7 +53,7 @@ export function timingModel(spec: JsonObject): TimingModel {
   const apps = containers(spec, 'containers')
     .filter((c) => c.name !== PROXY_CONTAINER)
     .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c) }));
-  return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, drainTimeoutSeconds, apps };
+  return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}), drainTimeoutSeconds, apps };
 }
 
 export interface RuleResult { findings: Finding[]; passes: Finding[] }
@@ -66,7 +68,7 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
   let last = 0;
 
   if (m.mode === 'classic') {
-    add(W > 0, { code: 'no_proxy_wait', severity: 'warning', params: { wait: W } });
+    add(W > 0 || m.proxyWaitAuto === true, { code: 'no_proxy_wait', severity: 'warning', params: { wait: m.proxyWaitAuto ? 'auto' : W } });
     if (W > 0) add(W <= G, { code: 'wait_exceeds_grace', severity: 'error', params: { wait: W, grace: G } });
     last = W;
   }

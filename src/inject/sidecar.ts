@@ -81,6 +81,7 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
     env.push({ name: 'EBB_TRANSPARENT', value: 'true' });
     env.push({ name: 'EBB_SIDECAR_MODE', value: config.mode });
   }
+  if (config.proxyWaitAuto) env.push({ name: 'EBB_WAIT_BEFORE_EXIT', value: config.proxyWaitAuto });
 
   const containerPorts: Json[] = [{ name: 'ebb-admin', containerPort: admin, protocol: 'TCP' }];
   ports.forEach((p, i) => containerPorts.push({ name: `ebb-in-${p}`, containerPort: config.inboundPort + i, protocol: 'TCP' }));

@@ -28,6 +28,10 @@ export interface InjectConfig {
   readonly proxyVersion: string;
   /** Transparent interception: the ebb-init init container (iptables) and `ebb proxy --transparent`. */
   readonly transparent: boolean;
+  /** `--app-wait auto`: app containers without a preStop get an httpGet to the proxy's /wait-quiet (inject/app-wait.ts). */
+  readonly appWait?: 'none' | 'auto';
+  /** `--wait-before-exit auto[:MIN:QUIET:MAX]`: the proxy's own auto wait (EBB_WAIT_BEFORE_EXIT); null = not set. */
+  readonly proxyWaitAuto?: string | null;
 }
 
 export interface ProxyResources {
@@ -93,6 +97,8 @@ export interface TimingModel {
   readonly graceDefaulted: boolean;
   /** Proxy wait before exit (W): its preStop sleep plus EBB_WAIT_BEFORE_EXIT, seconds. */
   readonly proxyWaitSeconds: number;
+  /** EBB_WAIT_BEFORE_EXIT=auto…: the proxy waits for quiet traffic, not a fixed W. */
+  readonly proxyWaitAuto?: boolean;
   /** The proxy's drain deadline after TERM. */
   readonly drainTimeoutSeconds: number;
   readonly apps: readonly { name: string; preStop: PreStop }[];

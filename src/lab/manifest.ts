@@ -1,7 +1,9 @@
 /**
  * The built-in manifest the lab starts from: a plain Deployment of one app container, then the
- * sidecar added for a scenario's setup, as `ebb inject` would write it.
+ * sidecar added for a scenario's setup by inject(), the same code path as `ebb inject`.
  */
+import { EbbError, UsageError } from '../errors.js';
+import { injectObject, resolveInjectConfig } from '../inject/index.js';
 import type { LabSettings } from './settings.js';
 
 export type AppPreStop =
@@ -38,23 +40,31 @@ export function baseDeployment(s: Pick<LabSettings, 'appPort'>): Record<string, 
   };
 }
 
+/**
+ * The Deployment for a scenario: the base, with the app's own preStop if the setup has one, then
+ * injected by inject() with the setup's flags, exactly as `ebb inject` would write it.
+ */
 export function buildPodManifest(setup: PodSetup, s: LabSettings): Record<string, unknown> {
-  const d = baseDeployment(s) as { spec: { template: { spec: Record<string, unknown> } } };
-  const pod = d.spec.template.spec;
-  const app = (pod.containers as Array<Record<string, unknown>>)[0]!;
-  const env = [
-    { name: 'EBB_INBOUND', value: `${INBOUND_PORT}:${s.appPort}` },
-    { name: 'EBB_ADMIN_PORT', value: String(ADMIN_PORT) },
-  ];
-  if (setup.proxyWait !== '0') env.push({ name: 'EBB_WAIT_BEFORE_EXIT', value: setup.proxyWait === 'auto' ? s.autoWait : setup.proxyWait });
-  const proxy: Record<string, unknown> = {
-    name: 'ebb-proxy', image: 'ebb:lab', args: ['proxy'], env,
-    ports: [{ name: 'ebb-admin', containerPort: ADMIN_PORT }, { name: `ebb-in-${s.appPort}`, containerPort: INBOUND_PORT }],
-  };
-  if (setup.mode === 'native') pod.initContainers = [{ ...proxy, restartPolicy: 'Always' }];
-  else pod.containers = [proxy, app];
+  const base = baseDeployment(s) as { spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } };
+  const app = base.spec.template.spec.containers[0]!;
   const pre = setup.appPreStop;
-  if (pre.kind === 'sleep') app.lifecycle = { preStop: { exec: { command: ['/bin/sh', '-c', `sleep ${pre.seconds}`] } } };
-  if (pre.kind === 'wait-quiet') app.lifecycle = { preStop: { httpGet: { path: '/wait-quiet?max=25', port: ADMIN_PORT } } };
-  return d;
+  if (pre.kind === 'sleep') {
+    // Two shapes seen in the wild: exec sleep in classic mode, the sleep action in native mode.
+    app.lifecycle = setup.mode === 'classic'
+      ? { preStop: { exec: { command: ['/bin/sh', '-c', `sleep ${pre.seconds}`] } } }
+      : { preStop: { sleep: { seconds: pre.seconds } } };
+  }
+  const raw: Record<string, string | undefined> = {
+    mode: setup.mode,
+    'app-wait': pre.kind === 'wait-quiet' ? 'auto' : undefined,
+    'wait-before-exit': setup.proxyWait === 'auto' ? s.autoWait : undefined,
+    'wait-before-exit-seconds': setup.proxyWait !== 'auto' && setup.proxyWait !== '0' ? setup.proxyWait : undefined,
+    'admin-port': String(ADMIN_PORT),
+    'inbound-port': String(INBOUND_PORT),
+  };
+  const { config, problems } = resolveInjectConfig(raw, { injectedBy: 'ebb lab' });
+  if (problems.length) throw new UsageError(`lab: ${problems.map((p) => `--${p.flag} ${p.value}: ${p.problem}`).join('; ')}`);
+  const { object, report } = injectObject(base, config);
+  if (report.status !== 'injected') throw new EbbError('lab_inject', `lab: inject() did not inject the built-in Deployment (${report.status}: ${report.reason ?? ''})`);
+  return object as Record<string, unknown>;
 }

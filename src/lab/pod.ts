@@ -69,7 +69,7 @@ export class LabPod implements ContainerDriver {
   private readonly containers = new Map<string, Running>();
   private readonly proxy: PodContainer | undefined;
   private readonly app: PodContainer | undefined;
-  /** Manifest port (number or name) → real port, per container, for httpGet hooks. */
+  /** Manifest port (number or name) → real port, for httpGet hooks (a pod shares one network namespace). */
   private readonly portMap = new Map<string, number>();
 
   constructor(private readonly opts: PodOptions) {
@@ -109,8 +109,8 @@ export class LabPod implements ContainerDriver {
       this.appPort = Number(line.port);
     }
     for (const p of containerPorts(c)) {
-      this.portMap.set(`${c.name}/${p.port}`, this.appPort);
-      if (p.name) this.portMap.set(`${c.name}/${p.name}`, this.appPort);
+      this.portMap.set(`${p.port}`, this.appPort);
+      if (p.name) this.portMap.set(`${p.name}`, this.appPort);
     }
   }
 
@@ -144,12 +144,12 @@ export class LabPod implements ContainerDriver {
       this.inboundPort = Number(inbound[0]?.port);
       child.stderr!.on('data', () => {});
     }
-    this.portMap.set(`${c.name}/${manifestAdmin}`, this.adminPort!);
-    for (const p of manifestInbound) this.portMap.set(`${c.name}/${p}`, this.inboundPort);
+    this.portMap.set(`${manifestAdmin}`, this.adminPort!);
+    for (const p of manifestInbound) this.portMap.set(`${p}`, this.inboundPort);
     for (const p of containerPorts(c)) {
       const real = p.port === manifestAdmin ? this.adminPort! : this.inboundPort;
-      this.portMap.set(`${c.name}/${p.port}`, real);
-      if (p.name) this.portMap.set(`${c.name}/${p.name}`, real);
+      this.portMap.set(`${p.port}`, real);
+      if (p.name) this.portMap.set(`${p.name}`, real);
     }
   }
 
@@ -233,7 +233,8 @@ export class LabPod implements ContainerDriver {
   }
 
   httpGet(container: string, action: Extract<PreStopAction, { kind: 'httpGet' }>, signal: AbortSignal): Promise<HookResult> {
-    const port = this.portMap.get(`${container}/${action.port}`) ?? (typeof action.port === 'number' ? action.port : undefined);
+    // Never a port outside the pod: on a shared machine that could be anyone's.
+    const port = this.portMap.get(String(action.port));
     if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${action.port} is not known in this pod` });
     return new Promise((resolve) => {
       const req = http.get({ host: '127.0.0.1', port, path: action.path, signal }, (res) => {

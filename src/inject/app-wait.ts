@@ -1,0 +1,61 @@
+/**
+ * `--app-wait auto`: each app container without a preStop of its own gets an httpGet preStop to the
+ * proxy's GET /wait-quiet on the admin port. The kubelet then sends the app TERM only once inbound
+ * traffic has been quiet (or at `max`), instead of after a guessed sleep. Opt-in; a user's hook is
+ * never overwritten. `--wait-before-exit auto[:MIN:QUIET:MAX]` sets the proxy's own auto wait
+ * (EBB_WAIT_BEFORE_EXIT), the classic-mode counterpart.
+ */
+import { PROXY_CONTAINER } from './sidecar.js';
+import { isObject, pointer, type Json, type JsonObject } from './workloads.js';
+import type { PatchBuilder, Path } from './patch.js';
+import type { InjectConfig } from './types.js';
+
+export type AppWait = 'none' | 'auto';
+
+/** The proxy's auto wait spec, or a problem. */
+export function parseAutoWait(raw: string): { ok: true; value: string } | { ok: false; problem: string } {
+  const t = raw.trim();
+  if (t === 'auto') return { ok: true, value: t };
+  const m = /^auto:([0-9.]+):([0-9.]+):([0-9.]+)$/.exec(t);
+  if (m && [m[1], m[2], m[3]].every((x) => Number.isFinite(Number(x))) && Number(m[1]) <= Number(m[3])) return { ok: true, value: t };
+  return { ok: false, problem: 'must be auto or auto:MIN:QUIET:MAX (seconds, MIN <= MAX); use --wait-before-exit-seconds for a fixed wait' };
+}
+
+/**
+ * How long the app's hook may wait: the auto MAX (default 25 s), but leaving the app and the proxy
+ * at least 5 s of the grace period to drain.
+ */
+export function waitQuietMax(config: InjectConfig, graceSeconds: number): number {
+  const m = config.proxyWaitAuto ? /^auto:[0-9.]+:[0-9.]+:([0-9.]+)$/.exec(config.proxyWaitAuto) : null;
+  const max = m ? Number(m[1]) : 25;
+  return Math.max(1, Math.min(max, graceSeconds - 5));
+}
+
+export function waitQuietHook(config: InjectConfig, graceSeconds: number): JsonObject {
+  return { httpGet: { path: `/wait-quiet?max=${waitQuietMax(config, graceSeconds)}`, port: config.adminPort } };
+}
+
+interface UndoSink { push(e: { op: 'remove' | 'replace'; path: string; value?: Json; container?: string; ifEmpty?: boolean }): void }
+
+/** Adds the /wait-quiet preStop to app containers without one; returns the names changed. */
+export function applyAppWait(b: PatchBuilder, specPath: Path, config: InjectConfig, graceSeconds: number, undo: UndoSink): string[] {
+  if (config.appWait !== 'auto') return [];
+  const changed: string[] = [];
+  const list = b.get([...specPath, 'containers']);
+  if (!Array.isArray(list)) return [];
+  list.forEach((c, i) => {
+    if (!isObject(c) || c.name === PROXY_CONTAINER) return;
+    const lifecycle = c.lifecycle;
+    if (isObject(lifecycle) && lifecycle.preStop !== undefined) return; // never overwrite a user's hook
+    const name = String(c.name);
+    if (isObject(lifecycle)) {
+      undo.push({ op: 'remove', container: name, path: pointer(['lifecycle', 'preStop']) });
+    } else {
+      undo.push({ op: 'remove', container: name, path: pointer(['lifecycle']) });
+      b.set([...specPath, 'containers', i, 'lifecycle'], {});
+    }
+    b.set([...specPath, 'containers', i, 'lifecycle', 'preStop'], waitQuietHook(config, graceSeconds));
+    changed.push(name);
+  });
+  return changed;
+}
