@@ -80,7 +80,8 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
     if (p.kind === 'sleep') {
       const S = p.seconds;
       add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G } });
-      if (m.mode === 'classic' && (W > 0 || S > 0)) {
+      // With an auto wait the proxy serves until traffic is quiet: there is no fixed W to compare with.
+      if (m.mode === 'classic' && !m.proxyWaitAuto && (W > 0 || S > 0)) {
         add(S < W, { code: 'app_prestop_not_shorter', severity: 'error', container: app.name, params: { sleep: S, wait: W } });
       }
       if (m.mode !== 'none' && (m.mode === 'native' || W > 0)) passes.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { sleep: S } });

@@ -124,9 +124,12 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
       for (const s of sessions) s.close();
       // Sockets that never sent a byte are idle: close them too.
       for (const s of sockets) if (s.bytesRead === 0) s.destroy();
+      // Bounded like a real app's shutdown: whatever is left after 30 s is cut.
+      const started = Date.now();
       const check = setInterval(() => {
         h1.closeIdleConnections();
-        if (sockets.size === 0) { clearInterval(check); resolve(); }
+        if (Date.now() - started > 30_000) for (const s of sockets) s.destroy();
+        if (sockets.size === 0) { clearInterval(check); for (const t of timers) clearTimeout(t); resolve(); }
       }, 20);
     }),
   };

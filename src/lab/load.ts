@@ -88,7 +88,13 @@ export class LoadGenerator {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.inFlight > 0) await new Promise<void>((r) => { this.idle = r; });
+    // Every request ends by its timeout at the latest; the extra second is for the bookkeeping.
+    if (this.inFlight > 0) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, this.opts.timeoutMs + 1000);
+        this.idle = () => { clearTimeout(t); r(); };
+      });
+    }
     for (const a of this.agents.values()) a.destroy();
     for (const s of this.sessions.values()) s.destroy();
   }
@@ -147,9 +153,12 @@ export class LoadGenerator {
     }, (res) => {
       res.resume();
       res.on('end', () => done(statusOutcome(res.statusCode ?? 0), res.statusCode));
+      res.on('close', () => { if (!res.complete) done('reset', res.statusCode, 'response cut'); });
       res.on('error', (e) => done(errorOutcome(e), res.statusCode, errCode(e)));
     });
-    req.setTimeout(this.opts.timeoutMs, () => { done('timeout'); req.destroy(); });
+    // A timer of our own: req.setTimeout only runs once a socket is assigned and idle.
+    const timer = setTimeout(() => { done('timeout'); req.destroy(); }, this.opts.timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => done(errorOutcome(e), undefined, errCode(e)));
     req.end();
   }
