@@ -21,8 +21,19 @@ export function register(program: Command): void {
   cmd.action(async (flags: RawFlags) => {
     const config = loadProxyConfig(flags, process.env);
     const log = createLogger(config.logLevel, config.logFormat, 'ebb-proxy');
+    // Signal handlers go in before anything is bound: a TERM that arrives while the listeners are
+    // still starting (a pod deleted right after it started) must start a graceful shutdown once
+    // they are up, not kill the process with the default action.
+    const signals = ['SIGTERM', 'SIGINT'] as const;
+    let early: NodeJS.Signals | null = null;
+    const remember = (sig: NodeJS.Signals): void => { early ??= sig; };
+    for (const sig of signals) process.on(sig, remember);
     const proxy = await startProxy(config, log);
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => proxy.drain.trigger(sig));
+    for (const sig of signals) {
+      process.off(sig, remember);
+      process.on(sig, () => proxy.drain.trigger(sig));
+    }
+    if (early) proxy.drain.trigger(early);
     await proxy.drain.exited;
     proxy.close();
     // Exit now rather than when the event loop empties: a stray keep-alive socket or timer must
