@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
+import { parseDocument, stringify } from 'yaml';
 import { inject, injectObject, uninjectObject, resolveInjectConfig } from '../../src/inject/index.js';
+import { parseSource } from '../../src/manifests/read.js';
+import { render, transformDoc } from '../../src/manifests/transform.js';
 
 const require = createRequire(import.meta.url);
 type Model = { new (data: unknown): { validate(): void }; apiVersion: string };
@@ -111,4 +114,17 @@ test('inject/uninject properties hold for generated workloads in every mode', ()
   }), { numRuns: 600, seed: 20261127 });
   if (process.env.EBB_TEST_DEBUG) console.log('injected runs', injected);
   assert.ok(injected > 120, `only ${injected} runs were injected`);
+});
+
+test('the CLI path (patch applied to the parsed YAML document) writes exactly what the pure patch gives', () => {
+  fc.assert(fc.property(workload, config, fc.boolean(), (x, cfg, flow) => {
+    const r = inject(x, cfg);
+    if (r.report.status !== 'injected') return;
+    // Block or flow style input, with a comment, so the Document API path is exercised both ways.
+    const text = `# generated\n${stringify(x, flow ? { collectionStyle: 'flow' } : {})}`;
+    const [doc] = parseSource({ name: 'gen.yaml', text });
+    const out = transformDoc(doc!, (o) => inject(o, cfg));
+    const written = parseDocument(render([out], 'yaml')).toJS() as unknown;
+    assert.deepEqual(written, injectObject(x, cfg).object);
+  }), { numRuns: 150, seed: 20261128 });
 });
