@@ -24,19 +24,27 @@ const USAGE = `usage: npm run bench -- [options]
   --no-pin          do not pin processes to CPUs with taskset
   --profile         run ebb under node --cpu-prof: profiles in bench-profiles/, hottest functions printed`;
 
+const OPTIONS = {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  connections: { type: 'string', default: '50' },
+  only: { type: 'string', default: '' },
+  out: { type: 'string', default: 'bench-results.json' },
+  'no-pin': { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
 function options(): { durationS: number; warmupS: number; connections: number; only: string[]; out: string; pin: boolean; profile: boolean } {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '50' },
-      only: { type: 'string', default: '' },
-      out: { type: 'string', default: 'bench-results.json' },
-      'no-pin': { type: 'boolean', default: false },
-      profile: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS });
+  } catch (err) {
+    // An unknown or malformed option: say which, show the usage, exit like the CLI does (64).
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(64);
+  }
+  const { values } = parsed;
   if (values.help) { console.log(USAGE); process.exit(0); }
   const problems: string[] = [];
   const num = (name: string, v: string, min: number): number => {
