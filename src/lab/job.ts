@@ -1,0 +1,201 @@
+/**
+ * The lab's `job` scenario: does an injected Job's pod complete, and when? An app does a few
+ * seconds of work made of outbound calls through its pod's proxy, then exits 0. The same Job
+ * manifest is injected in each setup and its pod run with real processes:
+ *   native         --mode native (Kubernetes TERMs the native sidecar once the app has exited)
+ *   classic-watch  --mode classic, --job-exit watch (shared PID namespace, --exit-when-app-exits)
+ *   classic-await  --mode classic, --job-exit await (the app runs under `ebb await --shutdown --`)
+ *   classic-none   --mode classic, --job-exit none (the problem: the proxy never leaves)
+ * The pod runs as its own PID namespace (unshare, root) when it can; classic-watch needs that.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { injectObject, resolveInjectConfig } from '../inject/index.js';
+import type { JobPodPlan } from './job-pod-main.js';
+
+const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
+const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
+const JOB_POD = fileURLToPath(new URL('./job-pod-main.js', import.meta.url));
+
+export type JobSetup = 'native' | 'classic-watch' | 'classic-await' | 'classic-none';
+export const JOB_SETUPS: readonly JobSetup[] = ['native', 'classic-watch', 'classic-await', 'classic-none'];
+
+export interface JobCall { i: number; ok: boolean; status?: number; error?: string; start: number; end: number }
+
+export interface JobSetupResult {
+  setup: JobSetup;
+  /** Why it did not run (e.g. no PID namespace without root). */
+  skipped?: string;
+  completed: boolean;
+  /** Seconds from the app's start. */
+  appExitSeconds: number | null;
+  appExitCode: number | null;
+  proxyExitSeconds: number | null;
+  proxyExitCode: number | null;
+  completedSeconds: number | null;
+  /** classic-none: how long the lab waited after the app before giving up. */
+  waitedSeconds?: number;
+  calls: { total: number; ok: number; failed: number };
+  /** Calls the target actually received. */
+  targetReceived: number;
+  callRecords: JobCall[];
+  proxyLines: string[];
+  pidNamespace: boolean;
+  notes: string[];
+}
+
+export interface JobOptions {
+  calls: number;
+  spacingMs: number;
+  /** How long a classic pod may take to complete after its app exited before it counts as stuck. */
+  completeWaitMs: number;
+  /** Hard stop for one setup. */
+  limitMs: number;
+}
+
+export const DEFAULT_JOB_OPTIONS: JobOptions = { calls: 15, spacingMs: 200, completeWaitMs: 15_000, limitMs: 90_000 };
+
+let unshareWorks: boolean | undefined;
+export function canMakePidNamespace(): boolean {
+  unshareWorks ??= process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { timeout: 10_000 }).status === 0;
+  return unshareWorks;
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The Job as a user would write it; the lab's app stands in for the work. */
+export function jobManifest(egressPort: number, o: JobOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'lab-job' },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'work', image: 'example/work:1',
+            command: [process.execPath, JOB_APP, '--target', `http://127.0.0.1:${egressPort}`, '--calls', String(o.calls), '--spacing-ms', String(o.spacingMs)],
+          }],
+        },
+      },
+    },
+  };
+}
+
+type Container = { name: string; command?: string[]; args?: string[]; env?: Array<{ name: string; value?: string }>; lifecycle?: { postStart?: { exec?: { command?: string[] } } } };
+
+/** `ebb …` in a manifest means this ebb. */
+const resolveEbb = (argv: string[]): string[] => (argv[0] === 'ebb' ? [process.execPath, EBB_BIN, ...argv.slice(1)] : argv);
+
+export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_OPTIONS): Promise<JobSetupResult> {
+  const result: JobSetupResult = {
+    setup, completed: false, appExitSeconds: null, appExitCode: null, proxyExitSeconds: null, proxyExitCode: null,
+    completedSeconds: null, calls: { total: 0, ok: 0, failed: 0 }, targetReceived: 0, callRecords: [], proxyLines: [],
+    pidNamespace: canMakePidNamespace(), notes: [],
+  };
+  if (setup === 'classic-watch' && !result.pidNamespace) {
+    result.skipped = 'needs a PID namespace (shareProcessNamespace): run the lab as root with unshare(1) (util-linux)';
+    return result;
+  }
+  // The service the Job calls.
+  const target = http.createServer((req, res) => { req.resume(); result.targetReceived++; res.end('done\n'); });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+  const targetPort = (target.address() as net.AddressInfo).port;
+  try {
+    const [adminPort, egressPort] = [await freePort(), await freePort()];
+    const mode = setup === 'native' ? 'native' : 'classic';
+    const jobExit = setup === 'classic-await' ? 'await' : setup === 'classic-none' ? 'none' : 'watch';
+    const { config, problems } = resolveInjectConfig({ mode, 'job-exit': jobExit, 'admin-port': String(adminPort) });
+    if (problems.length) throw new Error(`job scenario: bad inject settings: ${JSON.stringify(problems)}`);
+    const injected = injectObject(jobManifest(egressPort, o), config);
+    if (injected.report.status !== 'injected') throw new Error(`job scenario: inject said ${injected.report.status} (${injected.report.reason ?? ''})`);
+    const spec = (injected.object as { spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } } }).spec.template.spec;
+    const proxyC = [...(spec.initContainers ?? []), ...spec.containers].find((c) => c.name === 'ebb-proxy')!;
+    const appC = spec.containers.find((c) => c.name === 'work')!;
+    const env: Record<string, string> = {};
+    for (const e of proxyC.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    // A Job has no inbound port; its calls go out through the proxy. Without iptables (`ebb init`)
+    // the lab gives the proxy a forwarding listener to the target in place of transparent outbound.
+    Object.assign(env, { EBB_INBOUND: `${egressPort}:${targetPort}`, EBB_INBOUND_HOST: '127.0.0.1', EBB_LOG_FORMAT: 'json' });
+    const plan: JobPodPlan = {
+      mode,
+      proxy: { argv: resolveEbb(['ebb', ...(proxyC.args ?? ['proxy'])]), env },
+      postStart: proxyC.lifecycle?.postStart?.exec?.command ? resolveEbb(proxyC.lifecycle.postStart.exec.command) : undefined,
+      app: { argv: resolveEbb([...(appC.command ?? []), ...(appC.args ?? [])]), env: {} },
+      adminPort,
+      graceMs: 30_000,
+      completeWaitMs: o.completeWaitMs,
+    };
+    const argv = result.pidNamespace
+      ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, JOB_POD, JSON.stringify(plan)]
+      : [process.execPath, JOB_POD, JSON.stringify(plan)];
+    const events = await runPod(argv, o.limitMs);
+    for (const e of events) {
+      const secs = typeof e.t === 'number' ? e.t / 1000 : null;
+      if (e.ev === 'app-exit') { result.appExitSeconds = secs; result.appExitCode = (e.code as number | null) ?? null; }
+      if (e.ev === 'proxy-exit') { result.proxyExitSeconds = secs; result.proxyExitCode = (e.code as number | null) ?? null; }
+      if (e.ev === 'pod-complete') { result.completed = true; result.completedSeconds = secs; }
+      if (e.ev === 'pod-not-complete') result.waitedSeconds = Number(e.waitedMs) / 1000;
+      if (e.ev === 'error') result.notes.push(`pod runner: ${String(e.message)}`);
+      if (e.ev === 'log' && e.from === 'app') {
+        try {
+          const j = JSON.parse(String(e.line)) as { msg?: string } & JobCall;
+          if (j.msg === 'call') result.callRecords.push({ i: j.i, ok: j.ok, status: j.status, error: j.error, start: j.start, end: j.end });
+        } catch { /* not JSON */ }
+      }
+      if (e.ev === 'log' && e.from === 'proxy') result.proxyLines.push(String(e.line));
+      if (e.ev === 'log' && e.from === 'postStart') result.notes.push(`postStart: ${String(e.line)}`);
+    }
+    const ok = result.callRecords.filter((c) => c.ok).length;
+    result.calls = { total: result.callRecords.length, ok, failed: result.callRecords.length - ok };
+    if (!events.some((e) => e.ev === 'done')) result.notes.push(`the pod runner did not finish within ${o.limitMs / 1000} s`);
+  } finally {
+    target.closeAllConnections();
+    await new Promise<void>((r) => target.close(() => r()));
+  }
+  return result;
+}
+
+interface PodEvent { ev: string; t: number | null; [k: string]: unknown }
+
+function runPod(argv: string[], limitMs: number): Promise<PodEvent[]> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: PodEvent[] = [];
+    createInterface({ input: child.stdout! }).on('line', (l) => { try { events.push(JSON.parse(l) as PodEvent); } catch { /* ignore */ } });
+    child.stderr!.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    const killOnExit = (): void => { child.kill('SIGKILL'); };
+    process.once('exit', killOnExit);
+    child.once('close', () => { clearTimeout(timer); process.off('exit', killOnExit); resolve(events); });
+    child.once('error', () => { clearTimeout(timer); process.off('exit', killOnExit); resolve(events); });
+  });
+}
+
+const f = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(2));
+
+/** The job scenario's own table: one column per setup. */
+export function renderJobTable(results: JobSetupResult[]): string {
+  const rows: Array<[string, string[]]> = [
+    ['outbound calls ok', results.map((r) => (r.skipped ? 'skipped' : `${r.calls.ok}/${r.calls.total}`))],
+    ['received by target', results.map((r) => (r.skipped ? '' : String(r.targetReceived)))],
+    ['app exited (s)', results.map((r) => (r.skipped ? '' : `${f(r.appExitSeconds)} (${r.appExitCode ?? '–'})`))],
+    ['proxy exited (s)', results.map((r) => (r.skipped ? '' : r.proxyExitSeconds === null ? 'no' : `${f(r.proxyExitSeconds)} (${r.proxyExitCode ?? '–'})`))],
+    ['pod completed', results.map((r) => (r.skipped ? '' : r.completed ? `yes, ${f(r.completedSeconds)} s` : `NO (waited ${r.waitedSeconds ?? '?'} s)`))],
+    ['  after the app (s)', results.map((r) => (r.completed && r.completedSeconds !== null && r.appExitSeconds !== null ? f(r.completedSeconds - r.appExitSeconds) : ''))],
+  ];
+  const head = ['', ...results.map((r) => r.setup)];
+  const w0 = Math.max(...rows.map(([l]) => l.length));
+  const ws = results.map((r, i) => Math.max(r.setup.length, ...rows.map(([, v]) => v[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(ws[i - 1]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(([l, v]) => line([l, ...v]))].join('\n');
+}
