@@ -34,6 +34,9 @@ test('real proxy: ebb await waits for a proxy that starts later, then runs the c
 
 test('real proxy: ebb await exits 69 while the proxy answers /ready 503 (shutting down)', async () => {
   const p = await proxy(['--wait-before-exit', '600', '--drain-timeout', '600']);
+  // The proxy installs its signal handlers just after the listening line; once its admin server
+  // has answered, they are in place.
+  assert.equal((await request(p.admin, { path: '/ready' })).status, 200);
   p.signal('SIGTERM');
   await p.waitForLog((l) => l.msg === 'shutdown started', 'shutdown started');
   assert.equal((await request(p.admin, { path: '/ready' })).status, 503);
