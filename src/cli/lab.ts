@@ -7,6 +7,8 @@ import { podSpecOf } from '../lab/kubelet.js';
 import { renderHtml, renderReport, type ScenarioRun } from '../lab/report.js';
 import { runManifest, runScenarioByName, type Progress } from '../lab/run.js';
 import { COMPARE, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/scenarios.js';
+// Scenarios other parts of ebb register (each module calls registerScenario when imported).
+import '../lab/job-scenario.js';
 import { DEFAULT_SETTINGS, type LabSettings } from '../lab/settings.js';
 
 interface LabFlags {

@@ -4,7 +4,9 @@ import { canMakePidNamespace, runJobSetup, renderJobTable, type JobOptions, type
 
 // The lab's job scenario with real processes: the injected Job's pod runs its proxy and app, the app
 // makes outbound calls through the proxy and exits 0. "Completes" means every container ended.
-const O: JobOptions = { calls: 5, spacingMs: 100, completeWaitMs: 60_000, limitMs: 150_000 };
+// The app lives a few seconds, as a Job's work does: far longer than the watcher's 500 ms minimum age
+// (an app that lives less than that is indistinguishable from a probe's exec; see docs/jobs.md).
+const O: JobOptions = { calls: 6, spacingMs: 500, completeWaitMs: 60_000, limitMs: 150_000 };
 const results: JobSetupResult[] = [];
 
 function assertCompleted(r: JobSetupResult): void {
@@ -12,8 +14,8 @@ function assertCompleted(r: JobSetupResult): void {
   assert.equal(r.completed, true, dump);
   assert.equal(r.appExitCode, 0, dump);
   assert.equal(r.proxyExitCode, 0, dump);
-  assert.deepEqual(r.calls, { total: 5, ok: 5, failed: 0 }, dump);
-  assert.equal(r.targetReceived, 5, dump);
+  assert.deepEqual(r.calls, { total: 6, ok: 6, failed: 0 }, dump);
+  assert.equal(r.targetReceived, 6, dump);
   assert.ok(r.proxyExitSeconds! >= r.appExitSeconds!, `the proxy left before the app was done: ${dump}`);
 }
 
@@ -45,6 +47,6 @@ test('classic + none: the app finishes but the pod does not complete (the proble
   assert.equal(r.completed, false);
   assert.equal(r.appExitCode, 0);
   assert.equal(r.proxyExitSeconds, null);
-  assert.deepEqual(r.calls, { total: 5, ok: 5, failed: 0 });
+  assert.deepEqual(r.calls, { total: 6, ok: 6, failed: 0 });
   assert.match(renderJobTable(results), /pod completed .*NO \(waited 3 s\)/);
 });

@@ -1,0 +1,67 @@
+/**
+ * Registers the `job` scenario (issue 5) with the lab: `ebb lab --scenario job`, and a column of
+ * `ebb lab --compare`. It does not delete a pod under load like the other scenarios: it runs an
+ * injected Job's pod in each setup (see job.ts) and reports whether and when the pod completed,
+ * and whether the app's outbound calls through the proxy all succeeded. t0 = the app's start.
+ */
+import type { KubeletEvent } from './kubelet.js';
+import type { Outcome, RequestRecord } from './load.js';
+import { summarize, type ScenarioRun } from './report.js';
+import { registerScenario } from './scenarios.js';
+import { DEFAULT_JOB_OPTIONS, JOB_SETUPS, renderJobTable, runJobSetup, type JobCall, type JobSetupResult } from './job.js';
+
+const SHORT: Record<string, string> = { 'native': 'native', 'classic-watch': 'watch', 'classic-await': 'await', 'classic-none': 'none' };
+
+function outcome(c: JobCall): Outcome {
+  if (c.ok) return 'ok';
+  if (c.status !== undefined && c.status >= 500) return '5xx';
+  if (c.error === 'ECONNREFUSED') return 'refused';
+  if (c.error === 'timeout') return 'timeout';
+  return 'reset';
+}
+
+export function jobScenarioRun(results: JobSetupResult[]): ScenarioRun {
+  const records: RequestRecord[] = [];
+  const events: KubeletEvent[] = [];
+  results.forEach((r, i) => {
+    if (r.skipped) return;
+    for (const c of r.callRecords) {
+      records.push({ client: i, kind: 'h1-new-connection', target: 'old', start: c.start, end: c.end, outcome: outcome(c), status: c.status, error: c.error });
+    }
+    const s = SHORT[r.setup] ?? r.setup;
+    if (r.appExitSeconds !== null) events.push({ at: r.appExitSeconds * 1000, type: 'exit', container: `${s}/app` });
+    if (r.setup === 'native' && r.appExitSeconds !== null) events.push({ at: r.appExitSeconds * 1000, type: 'TERM', container: `${s}/proxy`, detail: 'native sidecar: TERM once the app has exited' });
+    if (r.proxyExitSeconds !== null) events.push({ at: r.proxyExitSeconds * 1000, type: 'exit', container: `${s}/proxy` });
+    else if (r.appExitSeconds !== null && r.waitedSeconds !== undefined) {
+      // The pod never completed: the lab gave up after waiting and killed the proxy.
+      events.push({ at: (r.appExitSeconds + r.waitedSeconds) * 1000, type: 'KILL', container: `${s}/proxy`, detail: 'the lab gave up waiting for the pod to complete' });
+    }
+  });
+  const summary = results.map(({ callRecords: _c, proxyLines: _p, ...rest }) => rest);
+  const result = summarize('job', records, events, { job: summary, calls: DEFAULT_JOB_OPTIONS.calls, spacingMs: DEFAULT_JOB_OPTIONS.spacingMs });
+  const table = renderJobTable(results).split('\n').map((l) => `    ${l}`).join('\n');
+  const notes = [`whether and when each Job pod completed (t = s after the app started; exit codes in brackets):\n${table}`];
+  for (const r of results) {
+    if (r.skipped) notes.push(`${r.setup}: skipped: ${r.skipped}`);
+    for (const n of r.notes) notes.push(`${r.setup}: ${n}`);
+  }
+  if (results.some((r) => !r.skipped && !r.pidNamespace)) notes.push('no PID namespace (not root): the pods ran without shareProcessNamespace');
+  notes.push('the app\'s calls go out through its pod\'s proxy (a forwarding listener to the target stands in for transparent outbound, which needs `ebb init`\'s iptables rules)');
+  return {
+    result,
+    records,
+    events,
+    description: 'a Job: the app makes outbound calls through its proxy for a few seconds, then exits 0. Does the pod complete? native; classic + exit watch; classic + ebb await; classic with neither (t0 = the app\'s start)',
+    notes,
+  };
+}
+
+registerScenario({
+  name: 'job',
+  description: () => 'a Job whose app makes outbound calls through the proxy, then exits 0: does the pod complete (native, classic + watch, classic + await, classic + none)?',
+  run: async () => {
+    const results: JobSetupResult[] = [];
+    for (const s of JOB_SETUPS) results.push(await runJobSetup(s, DEFAULT_JOB_OPTIONS));
+    return jobScenarioRun(results);
+  },
+}, { compare: true });
