@@ -28,7 +28,23 @@ WORKDIR /out
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# 3. Runtime.
+# 3. `ebb-init:<version>` (docker build --target init -t ebb-init:<version> .; npm run image:build-init):
+#    the pod's init container for transparent interception (`ebb inject --transparent true`, see
+#    docs/init.md). Same ebb, plus iptables, which the distroless runtime has not. It runs as root
+#    with NET_ADMIN and NET_RAW only (the injected securityContext), once, before any other container.
+FROM node:${NODE_MAJOR}-bookworm-slim AS init
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=deps /out/node_modules /usr/local/lib/ebb/node_modules
+COPY --from=build /src/dist/src /usr/local/lib/ebb/dist/src
+COPY --from=build /src/build/Release/ebb_native.node /usr/local/lib/ebb/build/Release/ebb_native.node
+COPY package.json /usr/local/lib/ebb/package.json
+COPY bin/ /usr/local/lib/ebb/bin/
+ENTRYPOINT ["node", "/usr/local/lib/ebb/bin/ebb.js"]
+CMD ["init"]
+
+# 4. Runtime (the default target: keep it last).
 FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
 ENV NODE_ENV=production \
     PATH=/usr/local/bin:/usr/bin:/bin

@@ -26,6 +26,7 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   transparent: false,
   appWait: 'none',
   proxyWaitAuto: null,
+  initImage: null,
 } satisfies InjectConfig);
 
 type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -113,6 +114,7 @@ export const SETTINGS: readonly Setting[] = [
     parse: (raw) => ['true', 'false'].includes(raw.trim()) ? { ok: true, value: raw.trim() === 'true' } : { ok: false, problem: 'must be true or false' },
     apply: (c, v) => { c.transparent = v as boolean; },
   },
+  { flag: 'init-image', parse: (raw) => raw.trim() ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must not be empty' }, apply: (c, v) => { c.initImage = v as string; } },
   { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
   {
     flag: 'app-wait',
@@ -183,6 +185,7 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'proxy-cpu-limit': 'proxy CPU limit, or none (default none)',
   'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
   'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default false)',
+  'init-image': 'with --transparent: the ebb-init image, which must contain iptables (default: the proxy image\'s repository + "-init", same tag: ebb:1.2 → ebb-init:1.2; the Dockerfile\'s `init` target)',
   'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
   'job-exit': `classic-mode Jobs/CronJobs: how the proxy leaves when the app is done: watch (shareProcessNamespace + EBB_EXIT_WHEN_APP_EXITS), await (wrap each app command in \`ebb await --shutdown --\`; ebb must be in the app image) or none (default ${DEFAULT_INJECT_CONFIG.jobExit})`,
 };

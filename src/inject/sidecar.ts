@@ -133,13 +133,14 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
  * `ebb-init`: runs `ebb init` once before every other container, so the pod's TCP is redirected
  * through the proxy before the app can open a connection. Changing iptables needs NET_ADMIN and
  * NET_RAW, granted only here; iptables needs them as effective capabilities, which Kubernetes gives
- * only to uid 0, so this one container runs as root (runAsNonRoot: false). It uses the proxy image
- * (iptables included) and the proxy's ports and uid, so both sides agree.
+ * only to uid 0, so this one container runs as root (runAsNonRoot: false). It runs the same ebb as
+ * the proxy, from an image that also has iptables (the distroless proxy image has none), with the
+ * proxy's ports and uid, so both sides agree.
  */
 export function initContainer(config: InjectConfig, inboundPorts: number): JsonObject {
   return {
     name: INIT_CONTAINER,
-    image: config.proxyImage,
+    image: initImageFor(config),
     args: ['init'],
     env: [
       { name: 'EBB_INBOUND_PORT', value: String(config.inboundPort) },
@@ -159,4 +160,16 @@ export function initContainer(config: InjectConfig, inboundPorts: number): JsonO
       seccompProfile: { type: 'RuntimeDefault' },
     },
   };
+}
+
+/**
+ * The ebb-init image: --init-image, else the proxy image's repository with "-init" and the same tag
+ * or digest-free reference (ebb:1.2 → ebb-init:1.2, ghcr.io/x/ebb:1.2 → ghcr.io/x/ebb-init:1.2).
+ */
+export function initImageFor(config: InjectConfig): string {
+  if (config.initImage) return config.initImage;
+  const ref = config.proxyImage.split('@')[0]!;
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return colon > slash ? `${ref.slice(0, colon)}-init${ref.slice(colon)}` : `${ref}-init`;
 }

@@ -32,6 +32,8 @@ export interface InjectConfig {
   readonly appWait?: 'none' | 'auto';
   /** `--wait-before-exit auto[:MIN:QUIET:MAX]`: the proxy's own auto wait (EBB_WAIT_BEFORE_EXIT); null = not set. */
   readonly proxyWaitAuto?: string | null;
+  /** The ebb-init image (needs iptables); null = derived from proxyImage (see initImageFor). */
+  readonly initImage: string | null;
 }
 
 export interface ProxyResources {
