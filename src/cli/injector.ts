@@ -104,16 +104,18 @@ export function register(program: Command): void {
       logger: log,
       metrics,
     });
+    // Signal handlers go in before the "listening" line: whoever reads that line may signal at once.
+    let stopping: NodeJS.Signals | undefined;
+    let wake: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => { wake = resolve; });
+    const stop = (signal: NodeJS.Signals): void => { stopping ??= signal; wake(); };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+
     const bound = await server.listen();
     log.info({ port: bound, path: '/inject', version: VERSION, mode: config.mode, proxyImage: config.proxyImage, kubeVersion: config.kubeVersion }, 'listening');
-
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals): void => {
-        log.info({ signal }, 'shutting down');
-        server.close().then(resolve, resolve);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    await stopped;
+    log.info({ signal: stopping }, 'shutting down');
+    await server.close();
   });
 }

@@ -12,7 +12,8 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
-import { runEbb } from '../helpers.js';
+import { once } from 'node:events';
+import { runEbb, startEbb } from '../helpers.js';
 import { VERSIONED_FIELDS, parseKubeVersion, hasField, type VersionedField } from '../../src/install/kube-version.js';
 import { tempDir } from '../webhook/support.js';
 import { VERSION } from '../../src/version.js';
@@ -182,4 +183,33 @@ test('bad install flags are all reported with exit 64', async () => {
   assert.match(r.stderr, /--timeout-seconds: "31"/);
   assert.match(r.stderr, /--tls-secret: "Bad_Name"/);
   assert.equal(r.stdout, '');
+});
+
+test('the injector starts with exactly the args and the Secret that ebb install writes', async (t) => {
+  const objects = await install(['--kube-version', '1.29']);
+  const secret = byKind(objects, 'Secret');
+  const tmp = tempDir();
+  t.after(() => tmp.cleanup());
+  const files: Record<string, string> = {};
+  for (const k of ['tls.crt', 'tls.key']) {
+    files[k] = join(tmp.dir, k);
+    writeFileSync(files[k]!, Buffer.from(secret.data[k], 'base64'));
+  }
+  const args = (byKind(objects, 'Deployment').spec.template.spec.containers[0].args as string[]).map((a) =>
+    a.startsWith('--tls-cert=') ? `--tls-cert=${files['tls.crt']}` : a.startsWith('--tls-key=') ? `--tls-key=${files['tls.key']}` : a.startsWith('--port=') ? '--port=0' : a);
+  assert.equal(args[0], 'injector');
+  const child = startEbb([...args, '--host', '127.0.0.1'], { KUBECONFIG: join(tmp.dir, 'no-such-kubeconfig') });
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('"msg":"listening"')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`injector exited ${code}: ${stderr}`)));
+  });
+  assert.match(stderr, /"kubeVersion":"1\.29"/);
+  child.kill('SIGTERM');
+  const [code, signal] = await once(child, 'exit') as [number | null, string | null];
+  assert.equal(code, 0, `exit ${code} ${signal}: ${stderr}`);
 });
