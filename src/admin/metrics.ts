@@ -93,6 +93,8 @@ export class ProxyMetrics {
       collect() { this.reset(); this.inc(drain.servedWhileWaiting); } });
     new Counter({ name: 'ebb_forced_closes_total', help: 'Connections closed by force at the drain deadline', registers: [r],
       collect() { this.reset(); this.inc(drain.forcedCloses); } });
+    new Gauge({ name: 'ebb_inbound_quiet_seconds', help: 'Seconds since the last new inbound connection or request (-1 if none yet); the auto wait and /wait-quiet watch it', registers: [r],
+      collect() { const q = drain.activity.quietMs(); this.set(Number.isFinite(q) ? q / 1000 : -1); } });
     new Gauge({ name: 'ebb_drain_duration_seconds', help: 'Time spent draining so far (0 before draining starts)', registers: [r],
       collect() { this.set((drain.phaseMs('draining') ?? 0) / 1000); } });
   }

@@ -65,6 +65,8 @@ export class AdminServer {
       servedWhileWaiting: d.servedWhileWaiting,
       forcedCloses: d.forcedCloses,
       lastInboundActivityMsAgo: Number.isFinite(quiet) ? Math.round(quiet) : null,
+      /** Seconds without a new inbound connection or request (what `auto` and /wait-quiet watch). */
+      quietSeconds: Number.isFinite(quiet) ? Math.round(quiet) / 1000 : null,
       timings: { runningMs: d.phaseMs('running'), waitingMs: d.phaseMs('waiting'), drainingMs: d.phaseMs('draining') },
       ...this.opts.state(),
     };

@@ -68,7 +68,16 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
     return m ? Number(m[1]) : sample();
   };
 
+  // Requests in flight per HTTP/1 socket: an idle one is closed at once when stopping.
+  // (server.closeIdleConnections() does not see sockets handed over with emit('connection').)
+  const busy = new Map<net.Socket, number>();
   const h1 = http.createServer((req, res) => {
+    const sock = req.socket as net.Socket;
+    busy.set(sock, (busy.get(sock) ?? 0) + 1);
+    res.on('close', () => {
+      busy.set(sock, (busy.get(sock) ?? 1) - 1);
+      if (closing && busy.get(sock) === 0) sock.destroySoon();
+    });
     if (req.url === '/healthz') { res.end('ok\n'); return; }
     const t = setTimeout(() => {
       timers.delete(t);
@@ -99,7 +108,7 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => { sockets.delete(socket); busy.delete(socket); });
     socket.on('error', () => {});
     socket.once('data', (chunk) => {
       socket.pause();
@@ -121,6 +130,7 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
       closing = true;
       server.close();
       h1.closeIdleConnections();
+      for (const [s, n] of busy) if (n === 0) s.destroySoon();
       for (const s of sessions) s.close();
       // Sockets that never sent a byte are idle: close them too.
       for (const s of sockets) if (s.bytesRead === 0) s.destroy();

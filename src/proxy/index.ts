@@ -1,3 +1,4 @@
+import { registerWaitQuiet } from '../admin/wait-quiet.js';
 import type { ProxyConfig } from '../config/proxy.js';
 import { Drain, createWaitingStrategy } from '../drain/index.js';
 import { ProxyMetrics } from '../admin/metrics.js';
@@ -51,6 +52,8 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     drain, metrics, log, shutdownEndpoint: config.shutdownEndpoint,
     state: () => ({ ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds }),
   });
+
+  registerWaitQuiet(admin, drain, config.waitBeforeExit);
 
   const bind = async (what: string, port: number, host: string, fn: () => Promise<number>): Promise<number> => {
     try {
