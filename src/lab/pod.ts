@@ -142,7 +142,9 @@ export class LabPod implements ContainerDriver {
       this.adminPort = Number(line.admin);
       const inbound = Array.isArray(line.inbound) ? line.inbound as Array<{ port: number }> : [];
       this.inboundPort = Number(inbound[0]?.port);
-      child.stderr!.on('data', () => {});
+      // The proxy installs its signal handlers after the listening line: a TERM before then
+      // would kill it outright. Its admin server answering means it is ready for one.
+      await this.waitHttp(run, this.adminPort, '/live', 'ebb proxy\'s admin server');
     }
     this.portMap.set(`${manifestAdmin}`, this.adminPort!);
     for (const p of manifestInbound) this.portMap.set(`${p}`, this.inboundPort);
@@ -206,6 +208,19 @@ export class LabPod implements ContainerDriver {
       child[stream]!.on('data', onData);
       child.once('exit', onExit);
     });
+  }
+
+  private async waitHttp(run: Running, port: number, path: string, what: string): Promise<void> {
+    const until = Date.now() + this.opts.startTimeoutMs;
+    while (Date.now() < until && !run.hasExited) {
+      const ok = await new Promise<boolean>((resolve) => {
+        http.get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode === 200); })
+          .on('error', () => resolve(false)).on('timeout', function (this: http.ClientRequest) { this.destroy(); resolve(false); });
+      });
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new EbbError('lab_start_failed', `${what} in the ${this.opts.name} pod did not answer ${path}:\n${run.tail.slice(-10).map((l) => `    ${l}`).join('\n')}`);
   }
 
   private async waitPort(run: Running, port: number, what: string): Promise<void> {

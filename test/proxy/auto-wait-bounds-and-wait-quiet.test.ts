@@ -15,6 +15,8 @@ async function setup(args: string[]): Promise<ProxyProcess> {
   apps.push(app);
   const p = await startProxy(['--app-port', String(app.port), ...args]);
   proxies.push(p);
+  // Signal handlers are installed after the listening line; the admin server answering means they are.
+  await state(p.admin);
   return p;
 }
 
