@@ -1,24 +1,38 @@
 import { Command, CommanderError } from 'commander';
 import { EbbError, EXIT } from '../errors.js';
 import { VERSION } from '../version.js';
-import * as proxy from './proxy.js';
-import * as inject from './inject.js';
-import * as check from './check.js';
-import * as lab from './lab.js';
-import * as awaitCmd from './await.js';
-import * as sleep from './sleep.js';
-import * as injector from './injector.js';
-import * as install from './install.js';
-import * as init from './init.js';
 
-/** Each command file registers itself; this file only wires them and maps errors to exit codes. */
-export function buildProgram(): Command {
+interface CommandModule { register(program: Command): void }
+
+// Command modules are loaded only when needed: `ebb proxy` must not pay, in memory and start-up
+// time, for what other commands load (the Kubernetes client, YAML, TLS). Listed in help order.
+const injectCmd = (): Promise<CommandModule> => import('./inject.js');
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  proxy: () => import('./proxy.js'),
+  inject: injectCmd,
+  uninject: injectCmd,
+  check: () => import('./check.js'),
+  lab: () => import('./lab.js'),
+  await: () => import('./await.js'),
+  sleep: () => import('./sleep.js'),
+  injector: () => import('./injector.js'),
+  install: () => import('./install.js'),
+  init: () => import('./init.js'),
+};
+
+/**
+ * Each command file registers itself; this file only wires them and maps errors to exit codes.
+ * With `only` naming a known command, just that command is loaded; otherwise all are (help,
+ * unknown commands).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('ebb')
     .description('ebb: a sidecar proxy, injector and CLI so a pod leaves without losing a request')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [proxy, inject, check, lab, awaitCmd, sleep, injector, install, init]) cmd.register(program);
+  const loaders = only !== undefined && Object.hasOwn(COMMANDS, only) ? [COMMANDS[only]!] : [...new Set(Object.values(COMMANDS))];
+  for (const mod of await Promise.all(loaders.map((load) => load()))) mod.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
@@ -41,7 +55,7 @@ export function reportError(err: unknown): number {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv[2])).parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);
   }
