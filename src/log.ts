@@ -1,5 +1,5 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
 
 export type LogFormat = 'json' | 'pretty';
 export type { Logger };
@@ -9,6 +9,8 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info',
 /** Logs go to stderr so stdout stays free for command output (manifests, JSON). */
 export function createLogger(level: LevelWithSilent = 'info', format: LogFormat = 'json', name = 'ebb'): Logger {
   if (format === 'pretty') {
+    // Loaded only when asked for: the JSON default (the sidecar's) does not carry it in memory.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (opts: Record<string, unknown>) => DestinationStream;
     return pino({ name, level }, pretty({ destination: 2, sync: true, colorize: false }));
   }
   return pino({ name, level }, pino.destination({ fd: 2, sync: true }));

@@ -1,10 +1,12 @@
-import { Registry, Gauge, Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { PHASES, type Drain } from '../drain/index.js';
 
 /**
  * Metrics definitions. The hot path only bumps numbers in typed arrays (`requestDone`); they are
  * turned into Prometheus series at scrape time, so a request costs no label hashing or allocation.
  * Gauges that mirror state (in flight, connections, phase) are read from the Drain when scraped.
+ * prom-client itself is loaded at the first scrape (`registry()`): a proxy nobody scrapes does not
+ * carry it in memory.
  */
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = typeof DIRECTIONS[number];
@@ -35,15 +37,24 @@ class ScrapedMetric {
 }
 
 export class ProxyMetrics {
-  readonly registry = new Registry();
+  private registryPromise: Promise<Registry> | null = null;
   private readonly requests = new Float64Array(DIRECTIONS.length * NP * NS);
   private readonly buckets = new Float64Array(DIRECTIONS.length * NP * NB);
   private readonly sums = new Float64Array(DIRECTIONS.length * NP);
   private readonly counts = new Float64Array(DIRECTIONS.length * NP);
   private readonly connections = new Float64Array(DIRECTIONS.length * 4);
 
-  constructor(drain: Drain) {
-    const r = this.registry;
+  constructor(private readonly drain: Drain) {}
+
+  /** The prom-client registry with every ebb metric, built on first use. */
+  registry(): Promise<Registry> {
+    this.registryPromise ??= import('prom-client').then((prom) => this.build(prom));
+    return this.registryPromise;
+  }
+
+  private build({ Registry, Gauge, Counter }: typeof import('prom-client')): Registry {
+    const drain = this.drain;
+    const r = new Registry();
     r.registerMetric(new ScrapedMetric('ebb_requests_total', 'Requests proxied, by direction, protocol and response status class', 'counter', () => {
       const out: MetricValue[] = [];
       for (let d = 0; d < DIRECTIONS.length; d++) for (let p = 0; p < NP; p++) for (let s = 0; s < NS; s++) {
@@ -97,6 +108,7 @@ export class ProxyMetrics {
       collect() { const q = drain.activity.quietMs(); this.set(Number.isFinite(q) ? q / 1000 : -1); } });
     new Gauge({ name: 'ebb_drain_duration_seconds', help: 'Time spent draining so far (0 before draining starts)', registers: [r],
       collect() { this.set((drain.phaseMs('draining') ?? 0) / 1000); } });
+    return r;
   }
 
   /** Hot path: one finished request. `status` 0 = no response status (aborted, reset). */

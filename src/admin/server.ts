@@ -42,8 +42,9 @@ export class AdminServer {
       else text(res, 503, `not ready: shutting down (${drain.phase})\n`);
     });
     this.route('GET', '/metrics', async (_req, res) => {
-      const body = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      const registry = await metrics.registry();
+      const body = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
       res.end(body);
     });
     this.route('GET', '/state', (_req, res) => json(res, 200, this.state()));

@@ -1,5 +1,15 @@
 import http from 'node:http';
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool } from 'undici';
+
+/**
+ * undici is required on first use (synchronously, once per process): a proxy that carries no
+ * HTTP/1 traffic, or has not yet, does not hold its ~9 MB in memory.
+ */
+let undici: typeof import('undici') | null = null;
+function loadUndici(): typeof import('undici') {
+  return (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
+}
 
 /**
  * Connections to one app port: a pooled keep-alive undici Pool for HTTP/1 (the hot path), a
@@ -7,7 +17,7 @@ import { Pool } from 'undici';
  * and (set by the HTTP/2 side) a shared h2c session.
  */
 export class Upstream {
-  readonly pool: Pool;
+  private poolInstance: Pool | null = null;
   readonly agent: http.Agent;
   /** "http://host:port", IPv6 hosts in brackets. */
   readonly origin: string;
@@ -16,16 +26,23 @@ export class Upstream {
   /** `host` is the app (127.0.0.1) inbound, or the original destination outbound. */
   constructor(readonly port: number, upstreamTimeoutSeconds: number, readonly host = '127.0.0.1') {
     this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    this.pool = new Pool(this.origin, {
+    this.headersTimeoutMs = upstreamTimeoutSeconds * 1000;
+    this.agent = new http.Agent({ keepAlive: true, timeout: upstreamTimeoutSeconds > 0 ? upstreamTimeoutSeconds * 1000 : undefined });
+  }
+
+  private readonly headersTimeoutMs: number;
+
+  /** The keep-alive pool to the app, created on first use. */
+  get pool(): Pool {
+    return (this.poolInstance ??= new (loadUndici().Pool)(this.origin, {
       pipelining: 1,
       // Shorter than node's default server keep-alive (5 s), so the proxy lets go of an idle
       // connection before the app closes it under a request being sent.
       keepAliveTimeout: 4_000,
-      headersTimeout: upstreamTimeoutSeconds * 1000, // 0 = no limit
+      headersTimeout: this.headersTimeoutMs, // 0 = no limit
       bodyTimeout: 0, // long-lived streams (SSE, downloads) may be quiet for a long time
       connect: { timeout: 10_000 },
-    });
-    this.agent = new http.Agent({ keepAlive: true, timeout: upstreamTimeoutSeconds > 0 ? upstreamTimeoutSeconds * 1000 : undefined });
+    }));
   }
 
   /** Something else to close with this upstream (the HTTP/2 session manager). */
@@ -34,7 +51,7 @@ export class Upstream {
   }
 
   close(): void {
-    void this.pool.destroy().catch(() => {});
+    void this.poolInstance?.destroy().catch(() => {});
     this.agent.destroy();
     for (const fn of this.closers) fn();
   }
