@@ -37,6 +37,20 @@ export function forwardableRawHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * Request variant: also tells whether a body follows (Content-Length > 0 or Transfer-Encoding),
+ * read in the same pass, so the hot path never builds node's lazy `req.headers` object.
+ */
+export function forwardableRequestHeaders(raw: readonly string[]): { headers: string[]; hasBody: boolean } {
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 14 && n.toLowerCase() === 'content-length') { if (raw[i + 1]!.trim() !== '0') hasBody = true; }
+    else if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') hasBody = true;
+  }
+  return { headers: forwardableRawHeaders(raw), hasBody };
+}
+
 /** Same for response headers as undici delivers them (Buffers), converted to strings for node:http. */
 export function forwardableRawBufferHeaders(raw: readonly Buffer[]): string[] {
   const strings: string[] = new Array(raw.length);

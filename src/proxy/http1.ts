@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { DIR_INBOUND, PROTO_HTTP1 } from '../admin/metrics.js';
 import { classifyUpstreamError, httpStatusFor, writeHttp1Error } from './errors.js';
-import { forwardableRawBufferHeaders, forwardableRawHeaders } from './headers.js';
+import { forwardableRawBufferHeaders, forwardableRawHeaders, forwardableRequestHeaders } from './headers.js';
 import { pipeToApp } from './tcp.js';
 import { kHandle, type ProxyContext, type TrackedSocket } from './context.js';
 import type { Upstream } from './upstream.js';
@@ -76,14 +76,14 @@ export class Http1Proxy {
         return;
       }
     }
-    const headers = forwardableRawHeaders(req.rawHeaders);
+    const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
     const handler = new ForwardHandler(res);
     this.track(res, state, start, handler);
     this.upstream.pool.dispatch({
       path: req.url!,
       method: req.method!,
       headers,
-      body: hasBody(req) ? req : null,
+      body: hasBody ? req : null,
     }, handler as unknown as Dispatcher.DispatchHandler);
   }
 
@@ -158,12 +158,6 @@ export class Http1Proxy {
     preamble += '\r\n';
     pipeToApp(this.ctx, socket, this.upstream.port, head.length ? Buffer.concat([Buffer.from(preamble, 'latin1'), head]) : Buffer.from(preamble, 'latin1'), this.upstream.host);
   }
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const h = req.headers;
-  const cl = h['content-length'];
-  return (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
 }
 
 interface StatusSource { done(res: ServerResponse): number }
