@@ -32,7 +32,7 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
   { name: 'inbound-port', env: 'EBB_INBOUND_PORT', arg: '<port>', default: '4143',
     description: 'port of the inbound listener that forwards to --app-port' },
   { name: 'inbound', env: 'EBB_INBOUND', arg: '<listen:app>', default: undefined, repeatable: true,
-    description: 'an extra inbound listener LISTEN:APP (repeatable; env: comma-separated "4143:8080,4144:9090")' },
+    description: 'an extra inbound listener LISTEN:APP (repeatable; env: comma-separated "4143:8080,4144:9090"); `none` for a pod that takes no inbound traffic (a Job, a worker): admin and outbound only' },
   { name: 'inbound-host', env: 'EBB_INBOUND_HOST', arg: '<addr>', default: '0.0.0.0',
     description: 'address the inbound listeners bind' },
   { name: 'admin-port', env: 'EBB_ADMIN_PORT', arg: '<port>', default: '4191',
@@ -138,7 +138,11 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const appPort = get('app-port', parsePort);
   if (appPort === 0) problems.push('--app-port: must not be 0 (the app listens on a real port)');
   const inboundPort = get('inbound-port', parsePort);
-  const pairs = getList('inbound', parseInboundPair);
+  // `--inbound none` says on purpose that nothing listens inbound (a Job, a queue worker), so a
+  // forgotten --app-port is still caught below.
+  const inboundRaw = raw(PROXY_OPTIONS.find((o) => o.name === 'inbound')!);
+  const noInbound = inboundRaw !== undefined && [inboundRaw.value].flat().join(',').trim() === 'none';
+  const pairs = noInbound ? [] : getList('inbound', parseInboundPair);
   const inboundHost = get('inbound-host', (s) => (s.trim() ? { ok: true, value: s.trim() } : { ok: false, problem: 'empty address' }));
   const adminPort = get('admin-port', parsePort);
   const opaquePorts = get('opaque-ports', parsePortList);
@@ -160,7 +164,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   inbound.push(...pairs);
   const given = (name: string): boolean => raw(PROXY_OPTIONS.find((o) => o.name === name)!) !== undefined;
   if (!given('app-port') && !given('inbound') && !transparent) {
-    problems.push('no app to forward to: give --app-port N (EBB_APP_PORT) or --inbound LISTEN:APP (EBB_INBOUND)');
+    problems.push('no app to forward to: give --app-port N (EBB_APP_PORT) or --inbound LISTEN:APP (EBB_INBOUND), or --inbound none for a pod that takes no inbound traffic');
   }
   const seen = new Set<number>();
   for (const { listenPort } of inbound) {

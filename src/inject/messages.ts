@@ -71,8 +71,8 @@ export const FINDINGS = {
     pass: (p) => `${p.left}s remain to drain after the last TERM`,
   },
   no_app_ports: {
-    message: () => 'no app container declares a TCP containerPort: the proxy gets no inbound listener, and `ebb proxy` does not start without one',
-    fix: 'declare the app\'s listening ports as containerPort in the app containers',
+    message: () => 'no app container declares a TCP containerPort: the proxy runs without an inbound listener (EBB_INBOUND=none), serving admin and outbound only',
+    fix: 'if the app takes inbound traffic, declare its listening ports as containerPort in the app containers',
   },
   udp_port_not_proxied: {
     message: (p) => `port ${p.port}/${p.protocol} is not proxied (TCP only)`,

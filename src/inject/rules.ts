@@ -103,11 +103,11 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
 export function portFindings(spec: JsonObject): Finding[] {
   const { tcp, other } = appPorts(spec);
   const out: Finding[] = [];
-  // `ebb proxy` needs an app port (or --inbound, or --transparent) to start; without one the pod
-  // would not come up.
+  // Without a declared port the proxy runs with EBB_INBOUND=none (admin and outbound only): right
+  // for a Job or a worker, worth a note for anything that does take traffic.
   const proxy = findProxy(spec);
   const transparent = proxy !== null && envValue(proxy.container, 'EBB_TRANSPARENT') === 'true';
-  if (tcp.length === 0 && !transparent) out.push({ code: 'no_app_ports', severity: 'error', params: {} });
+  if (tcp.length === 0 && !transparent) out.push({ code: 'no_app_ports', severity: 'info', params: {} });
   for (const o of other) out.push({ code: 'udp_port_not_proxied', severity: 'info', container: o.container, params: { port: o.port, protocol: o.protocol } });
   return out;
 }

@@ -72,6 +72,9 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   const admin = config.adminPort;
   const env: Json[] = [];
   if (ports.length) env.push({ name: 'EBB_INBOUND', value: ports.map((p, i) => `${config.inboundPort + i}:${p}`).join(',') });
+  // No declared port and no interception: the pod takes no inbound traffic (most Jobs), so the
+  // proxy runs admin (and outbound) only instead of refusing to start.
+  else if (!config.transparent) env.push({ name: 'EBB_INBOUND', value: 'none' });
   env.push({ name: 'EBB_ADMIN_PORT', value: String(admin) });
   const drain = drainTimeoutFor(config, graceSeconds);
   if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });

@@ -13,7 +13,7 @@ export interface LogLine { msg?: string; level?: number; [k: string]: unknown }
 export interface ProxyProcess {
   readonly child: ChildProcess;
   readonly admin: number;
-  /** First inbound listener's port. */
+  /** First inbound listener's port (-1 without one). */
   readonly port: number;
   readonly inbound: Array<{ port: number; appPort: number }>;
   readonly logs: LogLine[];
@@ -66,7 +66,7 @@ export async function startProxy(args: string[], env: NodeJS.ProcessEnv = {}): P
   return {
     child, logs, exited, waitForLog,
     admin: listening.admin as number,
-    port: inbound[0]!.port,
+    port: inbound[0]?.port ?? -1, // -1: started with `--inbound none`
     inbound,
     stderr: () => stderr,
     signal: (sig) => { child.kill(sig); },
