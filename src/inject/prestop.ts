@@ -1,14 +1,17 @@
 /**
  * Recognises a container's preStop as a sleep of N seconds in every shape people write it:
  * the `sleep` lifecycle action, exec ["sleep","20"], ["/bin/sleep","20"], ["ebb","sleep","20"],
- * ["/bin/sh","-c","sleep 20"], ["/bin/bash","-c","sleep 20 && nginx -s quit"].
- * Anything else is `other` (its timing cannot be checked).
+ * ["/bin/sh","-c","sleep 20"], ["/bin/bash","-c","sleep 20 && nginx -s quit"], busybox sleep.
+ * Anything else is `other` (its timing cannot be checked). `ebb check` and the lab's kubelet both
+ * read preStops through this file, so the timing they report for a manifest cannot disagree.
  */
 import { isObject, type JsonObject } from './workloads.js';
 import type { PreStop } from './types.js';
 
 const SHELLS = /^(\/usr)?(\/bin\/)?(sh|bash|ash|dash|zsh|busybox sh)$/;
 const SLEEPS = /^(\/usr)?(\/bin\/)?sleep$/;
+/** Binaries that run `sleep` as a subcommand: busybox, and ebb itself (the distroless image). */
+const MULTICALL = /^(\S*\/)?(busybox|ebb)$/;
 
 /** GNU/busybox sleep durations: 20, 20s, 1.5, 2m, 1h. */
 export function parseSleepDuration(raw: string): number | null {
@@ -25,6 +28,7 @@ function shellSleepSeconds(script: string): number | null {
   for (const part of script.split(/&&|\|\||;|\n/)) {
     const words = part.trim().split(/\s+/);
     if (words[0] === 'exec') words.shift();
+    if (MULTICALL.test(words[0] ?? '') && words[1] === 'sleep') words.shift();
     if (words.length === 2 && SLEEPS.test(words[0] ?? '')) {
       const s = parseSleepDuration(words[1] ?? '');
       if (s === null) return null;
@@ -42,15 +46,22 @@ function execSleep(command: readonly unknown[]): { seconds: number; shape: strin
     const s = parseSleepDuration(rest[0] ?? '');
     return s === null ? null : { seconds: s, shape: `exec ${first} ${rest[0]}` };
   }
-  if ((first === 'ebb' || first.endsWith('/ebb')) && rest[0] === 'sleep' && rest.length === 2) {
+  if (MULTICALL.test(first) && rest[0] === 'sleep' && rest.length === 2) {
     const s = parseSleepDuration(rest[1] ?? '');
-    return s === null ? null : { seconds: s, shape: `exec ebb sleep ${rest[1]}` };
+    return s === null ? null : { seconds: s, shape: `exec ${first.slice(first.lastIndexOf('/') + 1)} sleep ${rest[1]}` };
   }
-  if (SHELLS.test(first) && rest[0] === '-c' && rest.length === 2) {
-    const s = shellSleepSeconds(rest[1] ?? '');
-    return s === null ? null : { seconds: s, shape: `exec ${first} -c "${rest[1]}"` };
+  // `sh -c SCRIPT`, also with options before -c (`sh -e -c …`) or $0 after the script.
+  const c = rest.indexOf('-c');
+  if (SHELLS.test(first) && c >= 0 && c + 1 < rest.length) {
+    const s = shellSleepSeconds(rest[c + 1] ?? '');
+    return s === null ? null : { seconds: s, shape: `exec ${first} -c "${rest[c + 1]}"` };
   }
   return null;
+}
+
+/** The seconds an exec preStop command sleeps, or undefined when it is not a recognisable sleep. */
+export function execSleepSeconds(command: readonly unknown[]): number | undefined {
+  return execSleep(command)?.seconds;
 }
 
 export function describePreStop(container: unknown): PreStop {

@@ -17,6 +17,7 @@
  * preStop, then TERM, independently.
  */
 import { type Clock, realClock, sleep } from './clock.js';
+import { execSleepSeconds } from '../inject/prestop.js';
 
 export const DEFAULT_GRACE_SECONDS = 30;
 export const MINIMUM_GRACE_SECONDS = 2;
@@ -116,42 +117,8 @@ export function parsePreStop(containerSpec: Record<string, unknown>): PreStopAct
   return undefined;
 }
 
-const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'busybox']);
-const SLEEPERS = new Set(['sleep', 'ebb']);
-
-/**
- * The seconds an exec preStop sleeps, when it is a sleep in one of the shapes seen in manifests:
- * `sleep N`, `/bin/sleep N`, `busybox sleep N`, `/ebb sleep N`, `sh -c "sleep N"` (also with
- * `exec`, and followed by `&& …` or `; …`), N with an optional s/m/h suffix. Otherwise undefined.
- */
-export function execSleepSeconds(command: readonly string[]): number | undefined {
-  if (command.length === 0) return undefined;
-  const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
-  const head = base(command[0]!);
-  if (SHELLS.has(head) && head !== 'busybox') {
-    const i = command.indexOf('-c');
-    if (i < 0 || i + 1 >= command.length) return undefined;
-    const script = command[i + 1]!.trim();
-    const m = /^(?:exec\s+)?(?:\S*\/)?(?:(?:busybox|ebb)\s+)?sleep\s+([0-9.]+[smh]?)\s*(?:$|[;&|])/.exec(script);
-    return m ? durationSeconds(m[1]!) : undefined;
-  }
-  let args = command.slice(1);
-  if (head === 'busybox' || head === 'ebb') {
-    if (args[0] !== 'sleep') return undefined;
-    args = args.slice(1);
-  } else if (!SLEEPERS.has(head)) {
-    return undefined;
-  }
-  if (args.length !== 1) return undefined;
-  return durationSeconds(args[0]!);
-}
-
-function durationSeconds(s: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)([smh]?)$/.exec(s.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n * (m[2] === 'm' ? 60 : m[2] === 'h' ? 3600 : 1);
-}
+// One recogniser for exec sleeps, shared with `ebb check` (re-exported for the lab's callers).
+export { execSleepSeconds };
 
 // ---------------------------------------------------------------------------------------------
 // Deleting a pod
