@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { generateWebhookCertificates } from '../install/certs.js';
 import {
   DEFAULT_KUBE_VERSION, MIN_KUBE_VERSION, atLeast, formatKubeVersion, parseKubeVersion,
-} from '../install/kube-version.js';
+} from '../kube-version.js';
 import { INJECTOR_NAME, INSTALL_NAMESPACE, renderInstall, type FailurePolicy } from '../install/manifests.js';
 
 interface InstallFlags {

@@ -4,6 +4,7 @@
  * annotation, so a template annotation overrides exactly the flag of the same name.
  */
 import { VERSION } from '../version.js';
+import { atLeast, parseKubeVersion } from '../kube-version.js';
 import type { InjectConfig, ProxyResources, SidecarMode } from './types.js';
 import { parseAutoWait } from './app-wait.js';
 
@@ -67,15 +68,9 @@ function quantity(raw: string): Parsed {
   return { ok: true, value: t };
 }
 
-export function parseKubeVersion(raw: string): { major: number; minor: number } | null {
-  const m = /^v?([0-9]+)\.([0-9]+)(\.[0-9]+)?([-+].*)?$/.exec(raw.trim());
-  return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
-}
-
 export function kubeAtLeast(version: string, major: number, minor: number): boolean {
   const v = parseKubeVersion(version);
-  if (!v) return false;
-  return v.major > major || (v.major === major && v.minor >= minor);
+  return v !== undefined && atLeast(v, major, minor);
 }
 
 /** Every setting a flag or a `config.ebb.io/…` annotation can change. */
@@ -89,7 +84,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'wait-before-exit-seconds', parse: nonNegativeInteger, apply: (c, v) => { c.waitBeforeExitSeconds = v as number; } },
   {
     flag: 'kube-version',
-    parse: (raw) => parseKubeVersion(raw) ? { ok: true, value: raw.trim().replace(/^v/, '') } : { ok: false, problem: 'must look like 1.31' },
+    parse: (raw) => parseKubeVersion(raw) !== undefined ? { ok: true, value: raw.trim().replace(/^v/, '') } : { ok: false, problem: 'must look like 1.31' },
     apply: (c, v) => { c.kubeVersion = v as string; },
   },
   { flag: 'admin-port', parse: port, apply: (c, v) => { c.adminPort = v as number; } },

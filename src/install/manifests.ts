@@ -12,7 +12,7 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import type { IMutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
-import { formatKubeVersion, hasField, type KubeVersion } from './kube-version.js';
+import { formatKubeVersion, hasField, type KubeVersion } from '../kube-version.js';
 import type { WebhookCertificates } from './certs.js';
 
 export const INSTALL_NAMESPACE = 'ebb-system';

@@ -14,7 +14,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { once } from 'node:events';
 import { runEbb, startEbb } from '../helpers.js';
-import { VERSIONED_FIELDS, parseKubeVersion, hasField, type VersionedField } from '../../src/install/kube-version.js';
+import { VERSIONED_FIELDS, parseKubeVersion, hasField, type VersionedField } from '../../src/kube-version.js';
 import { tempDir } from '../webhook/support.js';
 import { VERSION } from '../../src/version.js';
 

@@ -1,4 +1,7 @@
-/** A Kubernetes minor version, as `--kube-version 1.31` (also `v1.31`, `1.31.4`). */
+/**
+ * A Kubernetes minor version, as `--kube-version 1.31` (also `v1.31`, `1.31.4`, `v1.29.3-gke.1`).
+ * One reading of versions for `ebb inject` (sleep action, native sidecars) and `ebb install`.
+ */
 export interface KubeVersion { major: number; minor: number }
 
 /** The oldest version `ebb install` writes manifests for: policy/v1 PDBs and the automatic
@@ -7,7 +10,7 @@ export const MIN_KUBE_VERSION: KubeVersion = { major: 1, minor: 23 };
 export const DEFAULT_KUBE_VERSION: KubeVersion = { major: 1, minor: 31 };
 
 export function parseKubeVersion(text: string): KubeVersion | undefined {
-  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?$/.exec(text.trim());
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(text.trim());
   if (!m) return undefined;
   return { major: Number(m[1]), minor: Number(m[2]) };
 }
