@@ -100,17 +100,28 @@ export class Http1Proxy {
     });
   }
 
-  /** Expect: 100-continue goes through node:http, which relays the app's own 100 (undici cannot). */
+  /**
+   * Expect: 100-continue goes through node:http, which relays the app's own 100 (undici cannot).
+   * While draining it is refused like any new request, before any 100: the client has not sent
+   * its body, learns that it should not, and may retry elsewhere.
+   */
   private onExpectContinue(req: IncomingMessage, res: ServerResponse): void {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
     drain.requestStarted();
     state.active++;
     const start = performance.now();
+    if (drain.phase !== 'running') {
+      res.shouldKeepAlive = false;
+      if (drain.phase !== 'waiting') {
+        this.track(res, state, start, 503);
+        writeHttp1Error(res, 'shutting_down');
+        return;
+      }
+    }
     const result = { status: 0, done: (r: ServerResponse) => (r.writableFinished ? result.status : 0) };
     this.track(res, state, start, result);
     res.once('close', () => { if (!res.writableFinished) up.destroy(); });
-    if (drain.phase !== 'running') res.shouldKeepAlive = false;
     const up = http.request({
       host: this.upstream.host,
       port: this.upstream.port,

@@ -167,3 +167,59 @@ export async function startH2App(onStream: (stream: import('node:http2').ServerH
     close: () => new Promise<void>((resolve) => { for (const s of sessions) s.destroy(); server.close(() => resolve()); }),
   };
 }
+
+export interface RawResponse { status: number; headers: Record<string, string>; body: string }
+
+/**
+ * Splits the bytes read from a raw HTTP/1 connection into responses, in order: 1xx responses have
+ * no body, others a Content-Length body (or, without one, the rest of the stream). A trailing
+ * incomplete response is reported as an error, so a test never mistakes half a response for one.
+ */
+export function parseResponses(data: string): RawResponse[] {
+  const out: RawResponse[] = [];
+  let rest = data;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(rest)}`);
+    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine!);
+    if (!m) throw new Error(`not a status line: ${JSON.stringify(statusLine)}`);
+    const headers: Record<string, string> = {};
+    for (const l of lines) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const status = Number(m[1]);
+    rest = rest.slice(end + 4);
+    let body = '';
+    if (status >= 200) {
+      const len = headers['content-length'];
+      if (len === undefined) { body = rest; rest = ''; } else {
+        if (rest.length < Number(len)) throw new Error(`incomplete body (${rest.length} of ${len} bytes)`);
+        body = rest.slice(0, Number(len));
+        rest = rest.slice(Number(len));
+      }
+    }
+    out.push({ status, headers, body });
+  }
+  return out;
+}
+
+export interface RawConnection {
+  readonly socket: net.Socket;
+  /** Everything read so far (latin1). */
+  readonly received: () => string;
+  /** Resolves with everything read once the server has closed the connection. */
+  readonly closed: Promise<string>;
+}
+
+/** A raw TCP connection to 127.0.0.1:port, for writing HTTP/1 by hand (pipelining, Expect). */
+export async function rawConnect(port: number): Promise<RawConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  let data = '';
+  socket.setEncoding('latin1').on('data', (d: string) => { data += d; });
+  socket.on('error', () => {}); // a reset shows as a missing response, which the test reports
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(data)));
+  return { socket, received: () => data, closed };
+}
