@@ -5,7 +5,8 @@
  * never overwritten. `--wait-before-exit auto[:MIN:QUIET:MAX]` sets the proxy's own auto wait
  * (EBB_WAIT_BEFORE_EXIT), the classic-mode counterpart.
  */
-import { PROXY_CONTAINER } from './sidecar.js';
+import { MIN_DRAIN_SECONDS, PROXY_CONTAINER, proxyTiming } from './sidecar.js';
+import { AUTO_DEFAULTS } from '../drain/waiting.js';
 import { isObject, pointer, type Json, type JsonObject } from './workloads.js';
 import type { PatchBuilder, Path } from './patch.js';
 import type { InjectConfig } from './types.js';
@@ -22,13 +23,13 @@ export function parseAutoWait(raw: string): { ok: true; value: string } | { ok: 
 }
 
 /**
- * How long the app's hook may wait: the auto MAX (default 25 s), but leaving the app and the proxy
- * at least 5 s of the grace period to drain.
+ * How long the app's hook may wait: the proxy's auto MAX as inject writes it (proxyTiming: fitted
+ * to the grace period in classic mode), else the proxy's default 25 s, but leaving the app and the
+ * proxy at least MIN_DRAIN_SECONDS of the grace period to drain.
  */
 export function waitQuietMax(config: InjectConfig, graceSeconds: number): number {
-  const m = config.proxyWaitAuto ? /^auto:[0-9.]+:[0-9.]+:([0-9.]+)$/.exec(config.proxyWaitAuto) : null;
-  const max = m ? Number(m[1]) : 25;
-  return Math.max(1, Math.min(max, graceSeconds - 5));
+  const max = config.proxyWaitAuto ? proxyTiming(config, graceSeconds).autoMaxSeconds : AUTO_DEFAULTS.maxSeconds;
+  return Math.max(1, Math.min(max, graceSeconds - MIN_DRAIN_SECONDS));
 }
 
 export function waitQuietHook(config: InjectConfig, graceSeconds: number): JsonObject {

@@ -44,6 +44,11 @@ export const FINDINGS = {
     fix: 'raise terminationGracePeriodSeconds above the proxy wait plus the drain time, or lower the wait',
     pass: (p) => `proxy wait ${p.wait}s fits in terminationGracePeriodSeconds ${p.grace}s`,
   },
+  auto_wait_exceeds_grace: {
+    message: (p) => `the proxy's auto wait may last up to ${p.max}s${Number(p.wait) > 0 ? ` after its ${p.wait}s preStop` : ''}, ${Number(p.left) > 0 ? `leaving only ${p.left}s` : 'leaving nothing'} of terminationGracePeriodSeconds ${p.grace}s to drain: the kubelet can SIGKILL the proxy ${Number(p.left) > 0 ? 'mid-drain' : 'before it drains'}`,
+    fix: 'lower MAX in --wait-before-exit auto:MIN:QUIET:MAX so that at least 5s of the grace period remain after it (or write plain `auto`, which inject fits to the grace period), or raise terminationGracePeriodSeconds',
+    pass: (p) => `the proxy's auto wait (at most ${p.max}s) leaves ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
+  },
   app_prestop_exceeds_grace: {
     message: (p) => `app preStop sleep ${p.sleep}s exceeds terminationGracePeriodSeconds ${p.grace}s: the container is killed mid-sleep`,
     fix: 'raise terminationGracePeriodSeconds above the preStop sleep plus the app\'s own shutdown time',
@@ -59,7 +64,7 @@ export const FINDINGS = {
   no_proxy_wait: {
     message: () => 'classic mode without a proxy wait: the proxy stops accepting at TERM while clients still send',
     fix: 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect',
-    pass: (p) => `proxy waits ${p.wait}s before exit`,
+    pass: (p) => p.wait === 'auto' ? 'proxy waits for inbound traffic to go quiet (auto) before exit' : `proxy waits ${p.wait}s before exit`,
   },
   wait_ignored_in_native: {
     message: (p) => `a proxy wait (${p.wait}s) has no effect in native mode: the proxy gets TERM only after the app has exited`,

@@ -3,12 +3,11 @@
  * W = proxy wait before exit, S = an app container's preStop sleep, G = terminationGracePeriodSeconds.
  */
 import { describePreStop, parseSleepDuration } from './prestop.js';
-import { appPorts, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, PROXY_CONTAINER } from './sidecar.js';
+import { appPorts, autoWaitSpec, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, MIN_DRAIN_SECONDS, PROXY_CONTAINER } from './sidecar.js';
 import { isObject, type JsonObject } from './workloads.js';
 import type { Finding, TimingModel } from './types.js';
 
-/** Less than this between the last TERM and SIGKILL leaves in-flight requests no time to finish. */
-export const MIN_DRAIN_SECONDS = 5;
+export { MIN_DRAIN_SECONDS };
 
 function containers(spec: JsonObject, key: 'containers' | 'initContainers'): JsonObject[] {
   const list = spec[key];
@@ -38,6 +37,7 @@ export function timingModel(spec: JsonObject): TimingModel {
   let drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
   let mode: TimingModel['mode'] = 'none';
   let proxyWaitAuto = false;
+  let proxyWaitAutoMaxSeconds: number | undefined;
   if (proxy) {
     mode = proxy.where === 'initContainers' ? 'native' : 'classic';
     const pre = describePreStop(proxy.container);
@@ -46,6 +46,7 @@ export function timingModel(spec: JsonObject): TimingModel {
     const parsed = envWait === undefined ? null : parseSleepDuration(envWait);
     if (parsed !== null) proxyWaitSeconds += parsed;
     proxyWaitAuto = envWait?.trim().startsWith('auto') ?? false;
+    proxyWaitAutoMaxSeconds = autoWaitSpec(envWait)?.maxSeconds;
     const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
     const d = drain === undefined ? null : parseSleepDuration(drain);
     if (d !== null) drainTimeoutSeconds = d;
@@ -53,7 +54,8 @@ export function timingModel(spec: JsonObject): TimingModel {
   const apps = containers(spec, 'containers')
     .filter((c) => c.name !== PROXY_CONTAINER)
     .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c) }));
-  return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}), drainTimeoutSeconds, apps };
+  return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}),
+    ...(proxyWaitAutoMaxSeconds !== undefined ? { proxyWaitAutoMaxSeconds } : {}), drainTimeoutSeconds, apps };
 }
 
 export interface RuleResult { findings: Finding[]; passes: Finding[] }
@@ -70,6 +72,11 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
   if (m.mode === 'classic') {
     add(W > 0 || m.proxyWaitAuto === true, { code: 'no_proxy_wait', severity: 'warning', params: { wait: m.proxyWaitAuto ? 'auto' : W } });
     if (W > 0) add(W <= G, { code: 'wait_exceeds_grace', severity: 'error', params: { wait: W, grace: G } });
+    // The auto wait may run to its MAX (traffic that never goes quiet): the drain must still fit after it.
+    const max = m.proxyWaitAutoMaxSeconds;
+    if (max !== undefined) {
+      add(G - W - max >= MIN_DRAIN_SECONDS, { code: 'auto_wait_exceeds_grace', severity: 'error', params: { wait: W, max, grace: G, left: G - W - max } });
+    }
     last = W;
   }
   const nativeWait = m.mode === 'native' ? Math.max(W, opts.requestedWaitSeconds ?? 0) : 0;

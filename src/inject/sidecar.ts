@@ -2,6 +2,7 @@
 import { kubeAtLeast } from './config.js';
 import { isObject, type Json, type JsonObject } from './workloads.js';
 import type { InjectConfig } from './types.js';
+import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
 
 export const PROXY_CONTAINER = 'ebb-proxy';
 /** The init container that installs the iptables rules for transparent interception (docs/init.md). */
@@ -59,13 +60,63 @@ export interface SidecarInputs {
   readonly graceSeconds: number;
 }
 
+/** Less than this between the last TERM (or the end of the longest wait) and SIGKILL leaves in-flight requests no time to finish. */
+export const MIN_DRAIN_SECONDS = 5;
+
+/** The auto wait `EBB_WAIT_BEFORE_EXIT` asks for (the proxy's own parser), or null: none, or a fixed number. */
+export function autoWaitSpec(raw: string | null | undefined): Extract<WaitSpec, { mode: 'auto' }> | null {
+  if (raw === null || raw === undefined) return null;
+  const r = parseWaitBeforeExit(raw);
+  return r.ok && r.value.mode === 'auto' ? r.value : null;
+}
+
+/**
+ * What the proxy is told about its shutdown timing, so that (classic mode) the fixed wait F, the
+ * auto wait's MAX and the drain deadline all end 1 s before the kubelet's SIGKILL at G:
+ * F + MAX + drain <= G - 1.
+ *
+ * A plain `--wait-before-exit auto` (MAX 25 by default) is fitted to the grace period: of what the
+ * grace period leaves after F (minus that 1 s), the auto wait gets at most two thirds and the drain
+ * keeps the rest, never less than MIN_DRAIN_SECONDS. Two thirds, because the wait normally ends
+ * early (once traffic is quiet) and runs to MAX only under traffic that never stops, while the drain
+ * deadline is what slow in-flight requests get: with the default 30 s that is auto:2:2:19 and a 10 s
+ * drain; from about 45 s on MAX stays 25. An explicit auto:MIN:QUIET:MAX is written as given, even
+ * when it cannot fit: the rules report that (auto_wait_exceeds_grace) instead of changing it.
+ */
+export interface ProxyTiming {
+  /** EBB_WAIT_BEFORE_EXIT as written; null when there is no auto wait. */
+  readonly autoWait: string | null;
+  /** The MAX of the auto wait as written (0 without one). */
+  readonly autoMaxSeconds: number;
+  /** EBB_DRAIN_TIMEOUT; null leaves the proxy's own default (DEFAULT_DRAIN_TIMEOUT_SECONDS). */
+  readonly drainSeconds: number | null;
+}
+
+export function proxyTiming(config: InjectConfig, graceSeconds: number): ProxyTiming {
+  const auto = autoWaitSpec(config.proxyWaitAuto);
+  const classic = config.mode === 'classic';
+  let autoWait = auto ? config.proxyWaitAuto! : null;
+  let max = auto ? auto.maxSeconds : 0;
+  // What the grace period leaves after the fixed wait, less 1 s so the proxy exits before SIGKILL.
+  const budget = graceSeconds - (classic ? config.waitBeforeExitSeconds : 0) - 1;
+  if (auto && classic && autoWait?.trim() === 'auto') {
+    const fitted = Math.max(0, Math.min(auto.maxSeconds, Math.floor((budget * 2) / 3), budget - MIN_DRAIN_SECONDS));
+    if (fitted < auto.maxSeconds) {
+      max = fitted;
+      autoWait = `auto:${Math.min(auto.minSeconds, fitted)}:${auto.quietSeconds}:${fitted}`;
+    }
+  }
+  let drainSeconds: number | null = config.drainTimeoutSeconds;
+  if (drainSeconds === null && classic) {
+    const left = budget - max;
+    drainSeconds = left >= DEFAULT_DRAIN_TIMEOUT_SECONDS ? null : Math.max(1, left);
+  }
+  return { autoWait, autoMaxSeconds: max, drainSeconds };
+}
+
 /** The proxy's drain deadline: set below what the grace period leaves after the wait, so the proxy exits on its own before SIGKILL. */
 export function drainTimeoutFor(config: InjectConfig, graceSeconds: number): number | null {
-  if (config.drainTimeoutSeconds !== null) return config.drainTimeoutSeconds;
-  if (config.mode !== 'classic') return null;
-  const left = graceSeconds - config.waitBeforeExitSeconds;
-  if (left > DEFAULT_DRAIN_TIMEOUT_SECONDS) return null;
-  return Math.max(1, left - 1);
+  return proxyTiming(config, graceSeconds).drainSeconds;
 }
 
 export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): JsonObject {
@@ -76,7 +127,8 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   // proxy runs admin (and outbound) only instead of refusing to start.
   else if (!config.transparent) env.push({ name: 'EBB_INBOUND', value: 'none' });
   env.push({ name: 'EBB_ADMIN_PORT', value: String(admin) });
-  const drain = drainTimeoutFor(config, graceSeconds);
+  const timing = proxyTiming(config, graceSeconds);
+  const drain = timing.drainSeconds;
   if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });
   if (config.logLevel) env.push({ name: 'EBB_LOG_LEVEL', value: config.logLevel });
   if (config.transparent) {
@@ -84,7 +136,7 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
     env.push({ name: 'EBB_TRANSPARENT', value: 'true' });
     env.push({ name: 'EBB_SIDECAR_MODE', value: config.mode });
   }
-  if (config.proxyWaitAuto) env.push({ name: 'EBB_WAIT_BEFORE_EXIT', value: config.proxyWaitAuto });
+  if (timing.autoWait) env.push({ name: 'EBB_WAIT_BEFORE_EXIT', value: timing.autoWait });
 
   const containerPorts: Json[] = [{ name: 'ebb-admin', containerPort: admin, protocol: 'TCP' }];
   ports.forEach((p, i) => containerPorts.push({ name: `ebb-in-${p}`, containerPort: config.inboundPort + i, protocol: 'TCP' }));

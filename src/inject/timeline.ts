@@ -21,7 +21,9 @@ export function timelineLines(m: TimingModel): string[] {
   const W = m.mode === 'classic' ? m.proxyWaitSeconds : 0;
   const sleeps = m.apps.map((a) => (a.preStop.kind === 'sleep' ? a.preStop.seconds : 0));
   const appsDone = Math.max(0, ...sleeps);
-  const end = Math.max(G, W, appsDone, 1);
+  // Classic mode with an auto wait: after its TERM at W the proxy serves on for up to MAX.
+  const autoMax = m.mode === 'classic' ? m.proxyWaitAutoMaxSeconds : undefined;
+  const end = Math.max(G, W + (autoMax ?? 0), appsDone, 1);
   const col = (t: number): number => Math.min(WIDTH, Math.round((t / end) * WIDTH));
   const blank = (): string[] => Array.from({ length: WIDTH + 1 }, () => ' ');
   const fill = (cells: string[], from: number, to: number, ch: string): void => {
@@ -53,7 +55,15 @@ export function timelineLines(m: TimingModel): string[] {
     let note: string;
     if (m.mode === 'classic') {
       fill(cells, 0, Math.min(W, G), '=');
-      if (W > G) { cells[col(G)] = 'X'; note = `wait ${W}s: killed at ${G}s before TERM`; } else {
+      if (W > G) { cells[col(G)] = 'X'; note = `wait ${W}s: killed at ${G}s before TERM`; } else if (autoMax !== undefined) {
+        // Worst case: the auto wait runs to MAX, then the drain gets what is left.
+        const drainFrom = Math.min(W + autoMax, G);
+        fill(cells, W, drainFrom, '=');
+        fill(cells, drainFrom, Math.min(drainFrom + D, G), '~');
+        cells[col(W)] = 'T';
+        if (W + autoMax >= G) cells[col(G)] = 'X';
+        note = `${W > 0 ? `wait ${W}s, ` : ''}TERM at ${W}s, auto wait <= ${autoMax}s, ${W + autoMax >= G ? `killed at ${G}s before draining` : `drain <= ${Math.min(D, G - W - autoMax)}s`}`;
+      } else {
         fill(cells, W, Math.min(W + D, G), '~');
         cells[col(W)] = 'T';
         note = `${W > 0 ? `wait ${W}s, ` : 'no wait, '}TERM at ${W}s, drain <= ${Math.min(D, G - W)}s`;

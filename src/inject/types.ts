@@ -101,6 +101,8 @@ export interface TimingModel {
   readonly proxyWaitSeconds: number;
   /** EBB_WAIT_BEFORE_EXIT=auto…: the proxy waits for quiet traffic, not a fixed W. */
   readonly proxyWaitAuto?: boolean;
+  /** The auto wait's MAX (after the fixed wait W), when EBB_WAIT_BEFORE_EXIT is a valid auto spec. */
+  readonly proxyWaitAutoMaxSeconds?: number;
   /** The proxy's drain deadline after TERM. */
   readonly drainTimeoutSeconds: number;
   readonly apps: readonly { name: string; preStop: PreStop }[];
