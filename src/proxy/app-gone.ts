@@ -5,7 +5,10 @@ import net from 'node:net';
  * "Is the app gone?" for the outbound listener's shutdown policy in classic mode, where the proxy
  * gets TERM while the app still runs and may still call out. The app counts as gone once every
  * port it serves refuses connections on 127.0.0.1 (ECONNREFUSED: nothing listens) without a break
- * for `settleMs`, so a brief gap (a listener being re-bound) does not cut its outbound calls.
+ * for `settleMs`, so a brief gap (a listener being re-bound) does not cut its outbound calls, and
+ * nothing is `busy`: many apps close their listener first thing at TERM and then finish the
+ * requests in flight, calling out as they do, so the app is not gone while the proxy still has
+ * inbound requests in flight to it.
  */
 export const APP_GONE_SETTLE_MS = 2_000;
 export const APP_GONE_PROBE_INTERVAL_MS = 250;
@@ -28,6 +31,8 @@ export interface AppGoneOptions {
   readonly settleMs?: number;
   readonly intervalMs?: number;
   readonly signal: AbortSignal;
+  /** true while the app still has work in flight (the proxy's inbound requests to it): never gone then. */
+  readonly busy?: () => boolean;
 }
 
 /** Resolves once the app is gone; never resolves (until aborted) while no app port is known. */
@@ -39,7 +44,7 @@ export async function waitForAppGone(opts: AppGoneOptions): Promise<'app-gone' |
     const ports = opts.ports();
     const allRefuse = ports.length > 0 && (await Promise.all(ports.map(refuses))).every(Boolean);
     const now = Date.now();
-    if (!allRefuse) refusingSince = null;
+    if (!allRefuse || opts.busy?.()) refusingSince = null;
     else if (refusingSince === null) refusingSince = now;
     else if (now - refusingSince >= settleMs) return 'app-gone';
     await new Promise<void>((resolve) => {

@@ -257,7 +257,9 @@ export class OutboundListener {
           ? 'outbound stays open until the app is gone (its ports refuse connections) or the drain deadline'
           : 'outbound stays open until the drain deadline (no app port known to watch)');
         const known = this.appPorts().length > 0 ? this.appPorts : () => ports;
-        void waitForAppGone({ ports: known, signal: this.stopWatch.signal }).then((r) => {
+        // Inbound requests still in flight to the app (the main drain counts them): it is still working.
+        const busy = (): boolean => main.inFlight().requests > 0;
+        void waitForAppGone({ ports: known, signal: this.stopWatch.signal, busy }).then((r) => {
           if (r === 'app-gone') this.close('app gone: its ports refuse connections');
         });
       });

@@ -60,6 +60,20 @@ test('the app counts as gone once its port refuses connections for the settle ti
   assert.equal(await watching, 'app-gone');
 });
 
+test('an app whose ports refuse is not gone while it still has inbound requests in flight', async () => {
+  // A port nothing listens on: the app closed its listener at TERM, as many do first thing.
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  // Busy for the first 30 probes (it finishes its last requests), idle after: gone only then.
+  let probes = 0;
+  const ac = new AbortController();
+  const r = await waitForAppGone({ ports: () => [port], settleMs: 50, intervalMs: 5, signal: ac.signal, busy: () => ++probes <= 30 });
+  assert.equal(r, 'app-gone');
+  assert.ok(probes > 30, `decided at probe ${probes}, while requests were still in flight`);
+});
+
 test('with no app port known the watch never decides; it ends when aborted', async () => {
   const ac = new AbortController();
   const watching = waitForAppGone({ ports: () => [], settleMs: 10, intervalMs: 10, signal: ac.signal });
