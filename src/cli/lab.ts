@@ -6,7 +6,7 @@ import { InputError, UsageError } from '../errors.js';
 import { podSpecOf } from '../lab/kubelet.js';
 import { renderHtml, renderReport, type ScenarioRun } from '../lab/report.js';
 import { runManifest, runScenarioByName, type Progress } from '../lab/run.js';
-import { COMPARE, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/scenarios.js';
+import { compareNames, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/scenarios.js';
 // Scenarios other parts of ebb register (each module calls registerScenario when imported).
 import '../lab/job-scenario.js';
 import { DEFAULT_SETTINGS, type LabSettings } from '../lab/settings.js';
@@ -15,7 +15,7 @@ interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
   manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
   requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
-  json?: boolean; html?: string;
+  json?: boolean; html?: string; transparent?: boolean;
 }
 
 const d = DEFAULT_SETTINGS;
@@ -40,6 +40,7 @@ export function register(program: Command): void {
     .option('--clients <n>', 'number of clients (default: 24, at most one per request/s)')
     .option('--seed <n>', 'seed of the demo app\'s latencies', String(d.seed))
     .option('--time-limit <s>', 'hard limit for the whole run; everything is stopped when it passes', String(d.timeLimit))
+    .option('--transparent', 'run each pod in its own network namespace behind `ebb init`\'s iptables rules (root, Linux), the app calling a remote service through the proxy\'s outbound listener; the report adds the app\'s outbound calls during shutdown')
     .option('--json', 'print a JSON array (one object per scenario) instead of the report')
     .option('--html <file>', 'also write the report as a self-contained HTML page')
     .action(async (flags: LabFlags, cmd: Command) => {
@@ -47,6 +48,12 @@ export function register(program: Command): void {
       const explicitScenario = cmd.getOptionValueSource('scenario') === 'cli';
       if (flags.compare && (flags.manifest || explicitScenario)) throw new UsageError('lab: --compare runs the presets; it cannot be combined with --manifest or --scenario');
       if (flags.manifest && explicitScenario) throw new UsageError('lab: give either --manifest or --scenario');
+      if (settings.transparent) {
+        if (settings.sidecarCommand) throw new UsageError('lab: --transparent runs ebb proxy behind ebb init\'s rules; it cannot be combined with --sidecar-command');
+        // Checked before anything starts: the lab needs to create namespaces and the proxy its addon.
+        const why = (await import('../lab/netns.js')).transparentUnavailableReason();
+        if (why) throw new UsageError(`lab: --transparent cannot run on this machine: ${why}. Run the lab without --transparent, or as root on a Linux machine with iproute2, iptables and util-linux`);
+      }
       const deadline = performance.now() + settings.timeLimit * 1000;
       const progress = progressLine(Boolean(process.stderr.isTTY));
       const runs: ScenarioRun[] = [];
@@ -55,7 +62,7 @@ export function register(program: Command): void {
           const manifest = readManifest(flags.manifest);
           runs.push(await runManifest(basename(flags.manifest), `pod spec from ${flags.manifest}`, manifest, settings, { deadline, onProgress: progress }));
         } else {
-          const names = flags.compare ? COMPARE : [flags.scenario ?? DEFAULT_SCENARIO];
+          const names = flags.compare ? compareNames(settings) : [flags.scenario ?? DEFAULT_SCENARIO];
           for (const n of names) if (!scenario(n)) throw new UsageError(`lab: unknown scenario "${n}"; known: ${scenarioNames().join(', ')}`);
           for (const [i, n] of names.entries()) {
             runs.push(await runScenarioByName(n, settings, { deadline, onProgress: progress, index: i + 1, of: names.length }));
@@ -96,6 +103,7 @@ function parseSettings(f: LabFlags): LabSettings {
     appCommand: f.appCommand,
     sidecarCommand: f.sidecarCommand,
     timeLimit: num('time-limit', f.timeLimit, d.timeLimit, { positive: true }),
+    transparent: Boolean(f.transparent),
   };
   if (!/^auto(:[0-9.]+:[0-9.]+:[0-9.]+)?$/.test(s.autoWait)) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
   if (s.rps > 5000) problems.push(`--rps ${s.rps} is more than this lab can send faithfully (max 5000)`);

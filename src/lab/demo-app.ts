@@ -144,3 +144,32 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
     }),
   };
 }
+
+export interface OutboundCall { start: number; end: number; ok: boolean; status?: number; error?: string }
+
+/**
+ * The app's own outbound calls: GET `url` every `everyMs` ms, each on a new connection (the hard
+ * case for a proxy that is shutting down: every call needs its listener to accept), until the
+ * process exits. A call is ok on any status below 500; times are epoch milliseconds.
+ */
+export function startOutboundCalls(url: string, everyMs: number, onCall: (c: OutboundCall) => void, timeoutMs = 3_000): void {
+  const once = (): void => {
+    const start = Date.now();
+    let done = false;
+    const finish = (c: Omit<OutboundCall, 'start' | 'end'>): void => {
+      if (done) return;
+      done = true;
+      onCall({ start, end: Date.now(), ...c });
+    };
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => finish({ ok: (res.statusCode ?? 0) < 500, status: res.statusCode }));
+      res.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, status: res.statusCode, error: e.code ?? e.message }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+  };
+  // Open loop (one call per period, whatever the previous one is doing), like a steady caller.
+  setInterval(once, Math.max(1, everyMs)).unref();
+  once();
+}

@@ -59,9 +59,11 @@ export function jobScenarioRun(results: JobSetupResult[]): ScenarioRun {
 registerScenario({
   name: 'job',
   description: () => 'a Job whose app makes outbound calls through the proxy, then exits 0: does the pod complete (native, classic + watch, classic + await, classic + none)?',
-  run: async () => {
+  run: async (ctx) => {
     const results: JobSetupResult[] = [];
     for (const s of JOB_SETUPS) results.push(await runJobSetup(s, DEFAULT_JOB_OPTIONS));
-    return jobScenarioRun(results);
+    const run = jobScenarioRun(results);
+    if (ctx.settings.transparent) run.notes.push('--transparent does not apply to the job scenario: its pods run without network namespaces');
+    return run;
   },
 }, { compare: true });

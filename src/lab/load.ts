@@ -43,7 +43,8 @@ export function planClients(rps: number, maxDelaySeconds: number, count?: number
 export interface LoadOptions {
   clients: ClientPlan[];
   ports: Record<Target, number>;
-  host?: string;
+  /** Where each target listens (default 127.0.0.1; a pod's address with `--transparent`). */
+  hosts?: Partial<Record<Target, string>>;
   timeoutMs: number;
   /** Hard cap on requests sent, whatever happens. */
   maxRequests: number;
@@ -148,7 +149,7 @@ export class LoadGenerator {
       this.agents.set(key, agent);
     }
     const req = http.request({
-      host: this.opts.host ?? '127.0.0.1', port: this.opts.ports[target], path: '/', method: 'GET', agent,
+      host: this.opts.hosts?.[target] ?? '127.0.0.1', port: this.opts.ports[target], path: '/', method: 'GET', agent,
       headers: keepAlive ? {} : { connection: 'close' },
     }, (res) => {
       res.resume();
@@ -167,7 +168,7 @@ export class LoadGenerator {
     const key = `${c.id}/${target}`;
     const cur = this.sessions.get(key);
     if (cur && !cur.closed && !cur.destroyed && !goneAway.has(cur)) return cur;
-    const s = http2.connect(`http://${this.opts.host ?? '127.0.0.1'}:${this.opts.ports[target]}`);
+    const s = http2.connect(`http://${this.opts.hosts?.[target] ?? '127.0.0.1'}:${this.opts.ports[target]}`);
     s.on('error', (e) => sessionErrors.set(s, e));
     s.on('goaway', () => goneAway.add(s));
     s.unref();

@@ -44,7 +44,7 @@ export function baseDeployment(s: Pick<LabSettings, 'appPort'>): Record<string, 
  * The Deployment for a scenario: the base, with the app's own preStop if the setup has one, then
  * injected by inject() with the setup's flags, exactly as `ebb inject` would write it.
  */
-export function buildPodManifest(setup: PodSetup, s: LabSettings): Record<string, unknown> {
+export function buildPodManifest(setup: PodSetup, s: Pick<LabSettings, 'appPort' | 'autoWait' | 'transparent'>): Record<string, unknown> {
   const base = baseDeployment(s) as { spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } };
   const app = base.spec.template.spec.containers[0]!;
   const pre = setup.appPreStop;
@@ -61,6 +61,7 @@ export function buildPodManifest(setup: PodSetup, s: LabSettings): Record<string
     'wait-before-exit-seconds': setup.proxyWait !== 'auto' && setup.proxyWait !== '0' ? setup.proxyWait : undefined,
     'admin-port': String(ADMIN_PORT),
     'inbound-port': String(INBOUND_PORT),
+    transparent: s.transparent ? 'true' : undefined,
   };
   const { config, problems } = resolveInjectConfig(raw, { injectedBy: 'ebb lab' });
   if (problems.length) throw new UsageError(`lab: ${problems.map((p) => `--${p.flag} ${p.value}: ${p.problem}`).join('; ')}`);

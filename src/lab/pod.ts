@@ -3,13 +3,20 @@
  * the demo app (or the user's --app-command), the ebb-proxy container a real `ebb proxy` with the
  * manifest's args and EBB_* env (ports moved to free ones), or the user's --sidecar-command. Other
  * containers are simulated (they exit on TERM). It is also the kubelet simulator's ContainerDriver.
+ *
+ * With a PodNetwork (`ebb lab --transparent`) the pod has a network namespace of its own: the
+ * ebb-init init container runs first (`ebb init`, its iptables rules), then the app and the proxy
+ * run inside it on the manifest's own ports, the proxy as its runAsUser; clients and httpGet hooks
+ * connect to the pod's address, and the app calls a remote service through the outbound listener.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { EbbError } from '../errors.js';
+import type { OutboundCall } from './demo-app.js';
 import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
+import type { PodNetwork } from './netns.js';
 
 export const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
 const DEMO_APP = fileURLToPath(new URL('./demo-app-main.js', import.meta.url));
@@ -22,7 +29,17 @@ export interface PodOptions {
   /** A command run in ebb-proxy's place: `{listenPort}`, `{appPort}`, `{adminPort}` are substituted. */
   sidecarCommand?: string;
   startTimeoutMs: number;
+  /** Run the pod in this network namespace behind ebb init's rules (`ebb lab --transparent`). */
+  network?: PodNetwork;
+  /** The spec's plain init containers (in a namespace, ebb-init is run before the others start). */
+  initContainers?: Array<Record<string, unknown>>;
+  /** The demo app calls this URL every `appCallEveryMs` from start to exit (transparent mode). */
+  appCallUrl?: string;
+  appCallEveryMs?: number;
 }
+
+/** The proxy's uid when its container does not say (CONTRACTS.md, `ebb init --proxy-uid`). */
+const DEFAULT_PROXY_UID = 2102;
 
 type Role = 'app' | 'proxy' | 'simulated';
 
@@ -45,6 +62,9 @@ function track(child: ChildProcess): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => { for (const c of allChildren) killGroup(c, 'SIGKILL'); });
+    // Ctrl-C (or a TERM) would end the lab without 'exit' handlers: exit instead, so they run.
+    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGTERM', () => process.exit(143));
   }
 }
 
@@ -66,6 +86,12 @@ export class LabPod implements ContainerDriver {
   adminPort: number | undefined;
   /** Info lines worth showing in the report (e.g. the proxy's shutdown summary). */
   readonly proxyLog: Array<Record<string, unknown>> = [];
+  /** The app's own outbound calls, as it reported them (transparent mode). */
+  readonly outboundCalls: OutboundCall[] = [];
+  /** What `ebb init` printed (transparent mode). */
+  initOutput = '';
+  /** When every container had started (epoch ms): calls out before then are start-up, not shutdown. */
+  readyAt = 0;
   private readonly containers = new Map<string, Running>();
   private readonly proxy: PodContainer | undefined;
   private readonly app: PodContainer | undefined;
@@ -81,6 +107,9 @@ export class LabPod implements ContainerDriver {
 
   get name(): string { return this.opts.name; }
 
+  /** Where clients and httpGet hooks connect: the pod's address in its namespace, else loopback. */
+  get host(): string { return this.opts.network?.podAddress ?? '127.0.0.1'; }
+
   async start(): Promise<void> {
     for (const c of this.opts.model.containers) {
       const role: Role = c === this.proxy ? 'proxy' : c === this.app ? 'app' : 'simulated';
@@ -89,22 +118,46 @@ export class LabPod implements ContainerDriver {
       const run: Running = { role, exited, markExited: () => { run.hasExited = true; markExited(); }, hasExited: false, tail: [] };
       this.containers.set(c.name, run);
     }
+    if (this.opts.network) this.runInit(this.opts.network);
     if (this.app) await this.startApp(this.app);
     if (this.proxy) await this.startProxy(this.proxy);
     else this.inboundPort = this.appPort;
+    this.readyAt = Date.now();
+  }
+
+  /** The ebb-init init container: `ebb init` with its args and env, as root, in the pod's namespace. */
+  private runInit(network: PodNetwork): void {
+    const init = (this.opts.initContainers ?? []).find(isInitContainer);
+    if (!init) {
+      throw new EbbError('lab_manifest', `the ${this.opts.name} pod has no ebb-init init container, so nothing would intercept its traffic: ` +
+        'inject the manifest with `ebb inject --transparent true`, or run the lab without --transparent');
+    }
+    const args = Array.isArray(init.args) && init.args.length ? init.args.map(String) : ['init'];
+    const [cmd, argv] = network.argv(process.execPath, [EBB_BIN, ...args]);
+    const base: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(base)) if (k.startsWith('EBB_')) delete base[k];
+    const r = spawnSync(cmd, argv, { env: { ...base, ...envOf({ spec: init }) }, encoding: 'utf8', timeout: this.opts.startTimeoutMs });
+    this.initOutput = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    if (r.status !== 0) {
+      throw new EbbError('lab_start_failed', `ebb-init in the ${this.opts.name} pod failed (exit ${r.status ?? r.signal}):\n${this.initOutput.trim().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}`);
+    }
   }
 
   private async startApp(c: PodContainer): Promise<void> {
     const run = this.containers.get(c.name)!;
     const o = this.opts.app;
+    // In its own namespace the app listens where its manifest says, on every address, as in a pod.
+    const fixed = this.opts.network ? (containerPorts(c)[0]?.port ?? 8080) : undefined;
     if (o.command) {
-      const port = await freePort();
+      const port = fixed ?? await freePort();
       const cmd = o.command.replaceAll('{port}', String(port));
       this.spawn(run, '/bin/sh', ['-c', `exec ${cmd}`], { PORT: String(port) });
       await this.waitPort(run, port, `the app (${cmd})`);
       this.appPort = port;
     } else {
-      const child = this.spawn(run, process.execPath, [DEMO_APP, '--port', '0', '--latency', o.latency, '--seed', String(o.seed), '--name', this.opts.name], {});
+      const where = fixed === undefined ? ['--port', '0'] : ['--port', String(fixed), '--host', '0.0.0.0'];
+      const calls = this.opts.appCallUrl ? ['--call-url', this.opts.appCallUrl, '--call-every-ms', String(this.opts.appCallEveryMs ?? 50)] : [];
+      const child = this.spawn(run, process.execPath, [DEMO_APP, ...where, '--latency', o.latency, '--seed', String(o.seed), '--name', this.opts.name, ...calls], {});
       const line = await this.waitLine(run, child, 'stdout', (j) => j.msg === 'listening', 'the demo app');
       this.appPort = Number(line.port);
     }
@@ -116,6 +169,7 @@ export class LabPod implements ContainerDriver {
 
   private async startProxy(c: PodContainer): Promise<void> {
     const run = this.containers.get(c.name)!;
+    if (this.opts.network) { await this.startTransparentProxy(c, run, this.opts.network); return; }
     const manifestAdmin = Number(envOf(c).EBB_ADMIN_PORT ?? 4191);
     const manifestInbound = inboundListenPorts(c);
     if (this.opts.sidecarCommand) {
@@ -136,6 +190,8 @@ export class LabPod implements ContainerDriver {
       });
       delete env.EBB_APP_PORT;
       delete env.EBB_INBOUND_PORT;
+      // Interception needs the pod's own namespace (--transparent); on loopback the ports are explicit.
+      delete env.EBB_TRANSPARENT;
       const args = stripPortFlags(Array.isArray(c.spec.args) ? c.spec.args.map(String) : ['proxy']);
       const child = this.spawn(run, process.execPath, [EBB_BIN, ...(args.length ? args : ['proxy'])], env, true);
       const line = await this.waitLine(run, child, 'stderr', (j) => j.msg === 'listening', 'ebb proxy');
@@ -155,17 +211,48 @@ export class LabPod implements ContainerDriver {
     }
   }
 
-  private spawn(run: Running, cmd: string, args: string[], env: Record<string, string>, cleanEbbEnv = false): ChildProcess {
+  /** The proxy as the manifest has it (its ports, env and uid), in the pod's namespace. */
+  private async startTransparentProxy(c: PodContainer, run: Running, network: PodNetwork): Promise<void> {
+    const sc = (c.spec.securityContext ?? {}) as { runAsUser?: unknown };
+    const uid = typeof sc.runAsUser === 'number' ? sc.runAsUser : DEFAULT_PROXY_UID;
+    // The proxy runs as its uid (ebb init's rules let that uid's traffic through): it must be able
+    // to read ebb itself, which a checkout under /root, for one, does not allow.
+    const [cmd, argv] = network.argv(process.execPath, [EBB_BIN, '--version'], uid);
+    const probe = spawnSync(cmd, argv, { encoding: 'utf8', timeout: this.opts.startTimeoutMs });
+    if (probe.status !== 0) {
+      throw new EbbError('lab_start_failed', `the proxy runs as uid ${uid} (the manifest's runAsUser, which ebb init's rules exempt), but uid ${uid} cannot run ${EBB_BIN}: ` +
+        `${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}. Put ebb where every user can read it (e.g. clone it under /opt or /tmp) and run the lab from there`);
+    }
+    const env: Record<string, string> = { ...envOf(c), EBB_LOG_FORMAT: 'json' };
+    const args = Array.isArray(c.spec.args) && c.spec.args.length ? c.spec.args.map(String) : ['proxy'];
+    const child = this.spawn(run, process.execPath, [EBB_BIN, ...args], env, true, uid);
+    const line = await this.waitLine(run, child, 'stderr', (j) => j.msg === 'listening', 'ebb proxy');
+    this.adminPort = Number(line.admin);
+    // Clients connect to the app's port on the pod's address; ebb init's rules hand them to the proxy.
+    this.inboundPort = this.appPort;
+    await this.waitHttp(run, this.adminPort, '/live', 'ebb proxy\'s admin server');
+    for (const p of containerPorts(c)) {
+      this.portMap.set(`${p.port}`, p.port);
+      if (p.name) this.portMap.set(`${p.name}`, p.port);
+    }
+  }
+
+  private spawn(run: Running, cmd: string, args: string[], env: Record<string, string>, cleanEbbEnv = false, uid?: number): ChildProcess {
     const base: NodeJS.ProcessEnv = { ...process.env };
     if (cleanEbbEnv) for (const k of Object.keys(base)) if (k.startsWith('EBB_')) delete base[k];
     // Its own process group: TERM goes to the main process (as a container's PID 1 gets it),
     // KILL to the whole group (as the runtime kills the container).
-    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const [bin, argv] = this.opts.network ? this.opts.network.argv(cmd, args, uid) : [cmd, args];
+    const child = spawn(bin, argv, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     track(child);
     run.child = child;
     const keep = (d: Buffer): void => {
       for (const l of d.toString('utf8').split('\n')) {
         if (!l.trim()) continue;
+        if (run.role === 'app' && l.startsWith('{"msg":"outbound"')) {
+          try { this.outboundCalls.push(JSON.parse(l) as OutboundCall); } catch { /* cut line */ }
+          continue;
+        }
         run.tail.push(l);
         if (run.tail.length > 40) run.tail.shift();
         if (run.role === 'proxy' && l.startsWith('{')) {
@@ -214,7 +301,7 @@ export class LabPod implements ContainerDriver {
     const until = Date.now() + this.opts.startTimeoutMs;
     while (Date.now() < until && !run.hasExited) {
       const ok = await new Promise<boolean>((resolve) => {
-        http.get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode === 200); })
+        http.get({ host: this.host, port, path, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode === 200); })
           .on('error', () => resolve(false)).on('timeout', function (this: http.ClientRequest) { this.destroy(); resolve(false); });
       });
       if (ok) return;
@@ -227,7 +314,7 @@ export class LabPod implements ContainerDriver {
     const until = Date.now() + this.opts.startTimeoutMs;
     while (Date.now() < until) {
       if (run.hasExited) break;
-      if (await canConnect(port)) return;
+      if (await canConnect(this.host, port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new EbbError('lab_start_failed', `${what} in the ${this.opts.name} pod ${run.hasExited ? 'exited' : 'did not listen'} on port ${port}:\n${run.tail.slice(-10).map((l) => `    ${l}`).join('\n')}`);
@@ -252,7 +339,7 @@ export class LabPod implements ContainerDriver {
     const port = this.portMap.get(String(action.port));
     if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${action.port} is not known in this pod` });
     return new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: action.path, signal }, (res) => {
+      const req = http.get({ host: this.host, port, path: action.path, signal }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => { if (body.length < 500) body += d; });
         res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 400, detail: `${res.statusCode} ${body.trim().slice(0, 200)}` }));
@@ -277,7 +364,13 @@ export class LabPod implements ContainerDriver {
   }
 }
 
-function envOf(c: PodContainer): Record<string, string> {
+/** The ebb-init init container: named so, or an ebb image run with `init`. */
+function isInitContainer(spec: Record<string, unknown>): boolean {
+  const args = Array.isArray(spec.args) ? spec.args.map(String) : [];
+  return spec.name === 'ebb-init' || (/(^|\/)ebb(-init)?[:@]/.test(String(spec.image ?? '')) && args[0] === 'init');
+}
+
+function envOf(c: Pick<PodContainer, 'spec'>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of Array.isArray(c.spec.env) ? c.spec.env : []) {
     const r = e as { name?: unknown; value?: unknown };
@@ -324,9 +417,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
+    const s = net.connect({ host, port });
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
   });

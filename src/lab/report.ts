@@ -21,6 +21,41 @@ export interface ScenarioResult {
   firstFailureSeconds: number | null;
   phases: { lastFailureSeconds: number | null; containers: Record<string, ContainerPhases> };
   config: Record<string, unknown>;
+  /** With --transparent: the old pod's app's own outbound calls, through the proxy's outbound listener. */
+  appOutbound?: AppOutboundSummary;
+}
+
+/** One outbound call of the app, times in ms from t0. */
+export interface OutboundRecord { start: number; end: number; ok: boolean; status?: number; error?: string }
+
+export interface AppOutboundSummary {
+  /** Every call the old pod's app made, from its start to its exit. */
+  total: number;
+  ok: number;
+  failed: number;
+  /** Calls started at or after t0: while the pod was being deleted. */
+  afterT0: { total: number; ok: number; failed: number; byError: Record<string, number> };
+  /** When the last call that succeeded started, and when the first failed one did (s from t0). */
+  lastOkSeconds: number | null;
+  firstFailureSeconds: number | null;
+  /** Calls the remote service received from the old pod's address (a cross-check of `ok`). */
+  remoteReceived: number;
+}
+
+export function summarizeOutbound(calls: OutboundRecord[], remoteReceived: number): AppOutboundSummary {
+  const after = calls.filter((c) => c.start >= 0);
+  const byError: Record<string, number> = {};
+  for (const c of after) if (!c.ok) { const k = c.error ?? `status ${c.status}`; byError[k] = (byError[k] ?? 0) + 1; }
+  const okStarts = calls.filter((c) => c.ok).map((c) => c.start);
+  const failStarts = calls.filter((c) => !c.ok).map((c) => c.start);
+  const ok = okStarts.length;
+  return {
+    total: calls.length, ok, failed: calls.length - ok,
+    afterT0: { total: after.length, ok: after.filter((c) => c.ok).length, failed: after.filter((c) => !c.ok).length, byError },
+    lastOkSeconds: ok ? s3(Math.max(...okStarts)) : null,
+    firstFailureSeconds: failStarts.length ? s3(Math.min(...failStarts)) : null,
+    remoteReceived,
+  };
 }
 
 /** A finished scenario: the result plus what the charts need. */
@@ -30,6 +65,8 @@ export interface ScenarioRun {
   events: KubeletEvent[];
   description: string;
   notes: string[];
+  /** With --transparent: the old pod's app's outbound calls, for the timeline. */
+  outboundCalls?: OutboundRecord[];
 }
 
 const s3 = (ms: number): number => Math.round(ms) / 1000;
@@ -89,6 +126,18 @@ function tableRows(results: ScenarioResult[]): Array<[string, string[]]> {
     ['last failure (s)', results.map((r) => fmt(r.phases.lastFailureSeconds))],
     ['last arrival at old (s)', results.map((r) => fmt(r.lastArrivalSeconds))],
     ['old pod gone (s)', results.map((r) => fmt(r.podGoneSeconds))],
+    ...(results.some((r) => r.appOutbound) ? outboundRows(results) : []),
+  ];
+}
+
+/** With --transparent: what happened to the old pod's app's own outbound calls. */
+function outboundRows(results: ScenarioResult[]): Array<[string, string[]]> {
+  const v = (f: (o: AppOutboundSummary) => string): string[] => results.map((r) => (r.appOutbound ? f(r.appOutbound) : '–'));
+  return [
+    ['app calls out after t0', v((o) => String(o.afterT0.total))],
+    ['  ok', v((o) => String(o.afterT0.ok))],
+    ['  failed', v((o) => String(o.afterT0.failed))],
+    ['last ok call out (s)', v((o) => fmt(o.lastOkSeconds))],
   ];
 }
 
@@ -149,6 +198,15 @@ export function renderTimeline(run: ScenarioRun, width = 64): string {
     `${label('to old pod')}${spark(toOld, max)}`,
     `${label('failed')}${spark(failed, max)}  ${failed.reduce((a, b) => a + b, 0)} total`,
   ];
+  if (run.outboundCalls) {
+    // The app's own calls out (old pod): when they started, ok and failed, on the same columns.
+    const outOk = new Array<number>(n).fill(0);
+    const outBad = new Array<number>(n).fill(0);
+    for (const c of run.outboundCalls) if (c.start >= from && c.start <= to) (c.ok ? outOk : outBad)[col(c.start)]!++;
+    const outMax = Math.max(1, ...outOk, ...outBad);
+    lines.push(`${label('app out ok')}${spark(outOk, outMax)}`);
+    lines.push(`${label('app out fail')}${spark(outBad, outMax)}  ${outBad.reduce((a, b) => a + b, 0)} total`);
+  }
   for (const name of [...new Set(events.filter((e) => e.container).map((e) => e.container!))]) {
     const row = new Array<string>(n).fill(' ');
     const ev = events.filter((e) => e.container === name);

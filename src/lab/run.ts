@@ -8,7 +8,9 @@ import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent } from './kubelet.js';
 import { LoadGenerator, planClients } from './load.js';
 import { LabPod } from './pod.js';
-import { summarize, type ScenarioRun } from './report.js';
+import { PodNetwork } from './netns.js';
+import { RemoteService } from './remote.js';
+import { summarize, summarizeOutbound, type ScenarioRun } from './report.js';
 import { scenario, type Scenario } from './scenarios.js';
 import type { LabSettings } from './settings.js';
 
@@ -32,6 +34,8 @@ export interface RunOptions {
 
 /** Seconds after the pod is gone and every client has switched, to show the load carrying on. */
 const TAIL_SECONDS = 0.5;
+/** With --transparent, the demo app calls the remote service this often (20 calls/s). */
+const APP_CALL_EVERY_MS = 50;
 
 export async function runScenario(sc: Scenario, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
   const ctx = { settings, runManifest: (m: Record<string, unknown>) => runManifest(sc.name, sc.description(settings), m, settings, opts) };
@@ -52,6 +56,8 @@ export async function runManifest(name: string, description: string, manifest: R
   const model = podModelFromSpec(podSpec);
   if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
   const notes: string[] = [];
+  const proxyTransparent = model.containers.some((c) => envValue(c.spec, 'EBB_TRANSPARENT') === 'true');
+  if (proxyTransparent && !settings.transparent) notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
   for (const c of model.containers) {
     if (c.preStop?.kind === 'exec') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
   }
@@ -62,22 +68,41 @@ export async function runManifest(name: string, description: string, manifest: R
   progress(null);
 
   const startTimeoutMs = 20_000;
-  const mk = (pod: string, seed: number): LabPod => new LabPod({
-    name: pod, model, startTimeoutMs, sidecarCommand: settings.sidecarCommand,
-    app: { command: settings.appCommand, latency: settings.latency, seed },
-  });
-  const oldPod = mk('old', settings.seed);
-  const newPod = mk('new', settings.seed + 1);
+  // Plain init containers (ebb-init) run before the pod's containers when the pod has a namespace.
+  const initContainers = (Array.isArray(podSpec.initContainers) ? podSpec.initContainers as Array<Record<string, unknown>> : [])
+    .filter((c) => c && typeof c === 'object' && c.restartPolicy !== 'Always');
+  const networks: PodNetwork[] = [];
+  const remote = settings.transparent ? new RemoteService() : undefined;
+  const mk = async (pod: string, seed: number): Promise<LabPod> => {
+    let network: PodNetwork | undefined;
+    let appCallUrl: string | undefined;
+    if (settings.transparent) {
+      network = PodNetwork.create(pod);
+      networks.push(network);
+      appCallUrl = await remote!.listen(network.nodeAddress);
+    }
+    return new LabPod({
+      name: pod, model, startTimeoutMs, sidecarCommand: settings.sidecarCommand,
+      app: { command: settings.appCommand, latency: settings.latency, seed },
+      network, initContainers, appCallUrl, appCallEveryMs: APP_CALL_EVERY_MS,
+    });
+  };
+  let oldPod: LabPod | undefined;
+  let newPod: LabPod | undefined;
   let load: LoadGenerator | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
   const events: KubeletEvent[] = [];
+  /** t0 on the wall clock: the app reports its outbound calls in epoch milliseconds. */
+  let t0Wall = 0;
   try {
+    oldPod = await mk('old', settings.seed);
+    newPod = await mk('new', settings.seed + 1);
     await withDeadline(Promise.all([oldPod.start(), newPod.start()]), opts.deadline, 'starting the pods');
     const clients = planClients(settings.rps, settings.propagationDelay, settings.clients);
     // Everything a run can take: warm-up, grace, the 2 s floors for sidecars, the slowest client.
     const boundSeconds = settings.warmup + Math.max(model.graceSeconds + 2 * MINIMUM_GRACE_SECONDS, settings.propagationDelay) + settings.requestTimeout + 5;
     load = new LoadGenerator({
-      clients, ports: { old: oldPod.inboundPort, new: newPod.inboundPort },
+      clients, ports: { old: oldPod.inboundPort, new: newPod.inboundPort }, hosts: { old: oldPod.host, new: newPod.host },
       timeoutMs: settings.requestTimeout * 1000, maxRequests: Math.ceil(settings.rps * boundSeconds),
     });
     const l = load;
@@ -88,6 +113,7 @@ export async function runManifest(name: string, description: string, manifest: R
     await sleepUntil(Math.min(opts.deadline, startedAt + settings.warmup * 1000));
 
     const t0 = performance.now();
+    t0Wall = Date.now();
     clock.t0 = t0;
     load.markT0(t0);
     const deletion = deletePod(model, oldPod, { onEvent: (e) => events.push(e) });
@@ -98,9 +124,12 @@ export async function runManifest(name: string, description: string, manifest: R
   } finally {
     if (ticker) clearInterval(ticker);
     if (load) await withDeadline(load.stop(), performance.now() + (settings.requestTimeout + 1) * 1000, 'stopping the load').catch(() => {});
-    await Promise.all([oldPod.kill(), newPod.kill()]);
+    await Promise.all([oldPod?.kill(), newPod?.kill()]);
+    for (const n of networks) n.destroy();
+    await remote?.close();
   }
-  for (const line of oldPod.proxyLog) {
+  const old = oldPod!;
+  for (const line of old.proxyLog) {
     if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${String(line.msg)} ${JSON.stringify(omit(line, ['level', 'time', 'pid', 'hostname', 'name', 'msg']))}`);
   }
   const result = summarize(name, load?.records ?? [], events, {
@@ -110,7 +139,21 @@ export async function runManifest(name: string, description: string, manifest: R
     containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: envSummary(c.spec) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
   });
-  return { result, records: load?.records ?? [], events, description, notes };
+  let outboundCalls: ScenarioRun['outboundCalls'];
+  if (settings.transparent) {
+    // The lab starts the app before the proxy: its calls out before the pod was up are start-up, not shutdown.
+    outboundCalls = old.outboundCalls.filter((c) => c.start >= old.readyAt).map((c) => ({ ...c, start: c.start - t0Wall, end: c.end - t0Wall }));
+    result.appOutbound = summarizeOutbound(outboundCalls, remote?.received.get(old.host) ?? 0);
+    result.config.transparent = true;
+    for (const l of old.initOutput.trim().split('\n')) if (l.trim()) notes.push(`ebb-init (old pod): ${l.trim()}`);
+    notes.push(`the old pod's app called ${old.outboundCalls.length > 0 ? 'the remote service' : 'nothing'} every ${APP_CALL_EVERY_MS} ms from start to exit, each call a new connection through the proxy's outbound listener; the table counts those started at or after t0`);
+  }
+  return { result, records: load?.records ?? [], events, description, notes, ...(outboundCalls ? { outboundCalls } : {}) };
+}
+
+function envValue(spec: Record<string, unknown>, name: string): string | undefined {
+  const e = (Array.isArray(spec.env) ? spec.env as Array<{ name?: string; value?: unknown }> : []).find((x) => x.name === name);
+  return e?.value === undefined ? undefined : String(e.value);
 }
 
 function envSummary(spec: Record<string, unknown>): Record<string, string> {

@@ -21,6 +21,8 @@ export interface Scenario {
   manifest?(s: LabSettings): Record<string, unknown>;
   /** A scenario with its own flow; by default the standard lab runs manifest(). */
   run?(ctx: ScenarioContext): Promise<ScenarioRun>;
+  /** Only meaningful with `--transparent` (it is about the app's outbound calls). */
+  transparentOnly?: boolean;
 }
 
 const registry = new Map<string, Scenario>();
@@ -38,6 +40,11 @@ export function scenario(name: string): Scenario | undefined {
 
 export function scenarioNames(): string[] {
   return [...registry.keys()];
+}
+
+/** What `--compare` runs with these settings: COMPARE, less the transparent-only ones without --transparent. */
+export function compareNames(s: Pick<LabSettings, 'transparent'>): string[] {
+  return COMPARE.filter((n) => s.transparent || !registry.get(n)?.transparentOnly);
 }
 
 function preset(name: string, describe: (s: LabSettings) => string, setup: (s: LabSettings) => PodSetup): void {
@@ -63,6 +70,28 @@ preset('native',
 preset('native-app-wait',
   () => 'native sidecar, app preStop httpGet /wait-quiet (--app-wait auto)',
   () => ({ mode: 'native', proxyWait: '0', appPreStop: { kind: 'wait-quiet' } }));
+
+/**
+ * The seed's problem 1, for contrast with `--transparent`: classic-no-wait, but the outbound
+ * listener closes at TERM, as it does in a proxy that does not know when the app is gone (Linkerd
+ * 2.10). ebb does that only when told TERM means the app has exited (EBB_SIDECAR_MODE=native), so
+ * this scenario tells it so, wrongly for a classic sidecar.
+ */
+registerScenario({
+  name: 'classic-outbound-at-term',
+  description: () => 'classic-no-wait, but the proxy closes outbound at TERM (EBB_SIDECAR_MODE=native on a classic sidecar): the seed\'s problem 1',
+  manifest: (s) => withProxyEnv(buildPodManifest({ mode: 'classic', proxyWait: '0', appPreStop: { kind: 'none' } }, s), 'EBB_SIDECAR_MODE', 'native'),
+  transparentOnly: true,
+}, { compare: true });
+
+function withProxyEnv(manifest: Record<string, unknown>, name: string, value: string): Record<string, unknown> {
+  const spec = (manifest as { spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } }).spec.template.spec;
+  for (const c of spec.containers) {
+    if (c.name !== 'ebb-proxy') continue;
+    c.env = [...(c.env ?? []).filter((e) => e.name !== name), { name, value }];
+  }
+  return manifest;
+}
 
 /** What `ebb lab` runs without --scenario or --compare: ebb's recommended setup. */
 export const DEFAULT_SCENARIO = 'native-app-wait';

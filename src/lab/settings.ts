@@ -23,6 +23,11 @@ export interface LabSettings {
   sidecarCommand?: string;
   /** Hard limit for the whole lab run, in seconds. */
   timeLimit: number;
+  /**
+   * Run each pod in its own network namespace behind `ebb init`'s iptables rules, injected with
+   * `--transparent true`, the app calling a remote service through the outbound listener.
+   */
+  transparent: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
@@ -36,4 +41,5 @@ export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
   seed: 1,
   appPort: 8080,
   timeLimit: 600,
+  transparent: false,
 });

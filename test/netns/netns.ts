@@ -11,20 +11,8 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { randomBytes } from 'node:crypto';
 import { EBB_BIN } from '../helpers.js';
 
-/** Why this machine cannot run the namespace tests, or undefined when it can. */
-export function netnsUnavailableReason(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'creating network namespaces needs root (run the tests as root, as .ci/run does)';
-  for (const tool of ['ip', 'iptables-restore', 'iptables-save', 'nsenter']) {
-    const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
-    if (r.status !== 0) return `the "${tool}" binary is missing (Debian: apt-get install iproute2 iptables util-linux; .ci/run does this)`;
-  }
-  const probe = `ebbprobe-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  spawnSync('ip', ['netns', 'del', probe]);
-  if (add.status !== 0) return `this machine cannot create network namespaces: ip netns add failed: ${add.stderr.trim()}`;
-  return undefined;
-}
+/** Why this machine cannot run the namespace tests (shared with `ebb lab --transparent`). */
+export { netnsUnavailableReason } from '../../src/lab/netns.js';
 
 function sh(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
