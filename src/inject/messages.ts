@@ -8,6 +8,9 @@ import type { Finding, ResourceReport } from './types.js';
 
 type Params = Readonly<Record<string, string | number>>;
 
+/** An app preStop in a sentence: `sleep 20s`, or ebb's /wait-quiet hook with its bound. */
+const preStop = (p: Params): string => (p.hook === 'wait-quiet' ? `/wait-quiet hook (at most ${p.sleep}s)` : `sleep ${p.sleep}s`);
+
 export const REASONS = {
   unsupported_kind: (p: Params) => `kind ${p.kind} has no pod template`,
   no_pod_template: (p: Params) => `no pod spec at ${p.path}`,
@@ -35,9 +38,9 @@ interface FindingText {
 
 export const FINDINGS = {
   app_prestop_not_shorter: {
-    message: (p) => `app preStop sleep ${p.sleep}s is not shorter than the proxy wait ${p.wait}s: the proxy stops accepting while the app still expects traffic`,
-    fix: 'make the app preStop sleep shorter than config.ebb.io/wait-before-exit-seconds (e.g. wait = sleep + 5)',
-    pass: (p) => `app preStop sleep ${p.sleep}s is shorter than the proxy wait ${p.wait}s`,
+    message: (p) => `app preStop ${preStop(p)} is not shorter than the proxy wait ${p.wait}s: the proxy stops accepting while the app still expects traffic`,
+    fix: 'make the app preStop sleep (or /wait-quiet max=) shorter than config.ebb.io/wait-before-exit-seconds (e.g. wait = sleep + 5)',
+    pass: (p) => `app preStop ${preStop(p)} is shorter than the proxy wait ${p.wait}s`,
   },
   wait_exceeds_grace: {
     message: (p) => `proxy wait ${p.wait}s exceeds terminationGracePeriodSeconds ${p.grace}s: the kubelet kills the pod before the proxy drains`,
@@ -50,16 +53,16 @@ export const FINDINGS = {
     pass: (p) => `the proxy's auto wait (at most ${p.max}s) leaves ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
   },
   app_prestop_exceeds_grace: {
-    message: (p) => `app preStop sleep ${p.sleep}s exceeds terminationGracePeriodSeconds ${p.grace}s: the container is killed mid-sleep`,
-    fix: 'raise terminationGracePeriodSeconds above the preStop sleep plus the app\'s own shutdown time',
-    pass: (p) => `app preStop sleep ${p.sleep}s fits in terminationGracePeriodSeconds ${p.grace}s`,
+    message: (p) => `app preStop ${preStop(p)} exceeds terminationGracePeriodSeconds ${p.grace}s: the container is killed mid-${p.hook === 'wait-quiet' ? 'wait' : 'sleep'}`,
+    fix: 'raise terminationGracePeriodSeconds above the preStop sleep (or /wait-quiet max=) plus the app\'s own shutdown time',
+    pass: (p) => `app preStop ${preStop(p)} fits in terminationGracePeriodSeconds ${p.grace}s`,
   },
   no_app_prestop: {
     message: (p) => p.mode === 'native'
       ? 'app has no preStop: it gets TERM at once while clients still send to the pod'
       : `app has no preStop: it gets TERM at once while the proxy keeps forwarding to it for ${p.wait}s`,
     fix: 'add lifecycle.preStop.sleep.seconds (or exec ["sleep","N"]) to the app container, N shorter than the proxy wait',
-    pass: (p) => `app has a preStop sleep of ${p.sleep}s`,
+    pass: (p) => (p.hook === 'wait-quiet' ? `app has a preStop ${preStop(p)}` : `app has a preStop sleep of ${p.sleep}s`),
   },
   no_proxy_wait: {
     message: () => 'classic mode without a proxy wait: the proxy stops accepting at TERM while clients still send',

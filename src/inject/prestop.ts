@@ -2,8 +2,10 @@
  * Recognises a container's preStop as a sleep of N seconds in every shape people write it:
  * the `sleep` lifecycle action, exec ["sleep","20"], ["/bin/sleep","20"], ["ebb","sleep","20"],
  * ["/bin/sh","-c","sleep 20"], ["/bin/bash","-c","sleep 20 && nginx -s quit"], busybox sleep.
- * Anything else is `other` (its timing cannot be checked). `ebb check` and the lab's kubelet both
- * read preStops through this file, so the timing they report for a manifest cannot disagree.
+ * Also ebb's own `--app-wait auto` hook, an httpGet to the proxy's GET /wait-quiet?max=S on its
+ * admin port, which waits at most S seconds (`wait-quiet`). Anything else is `other` (its timing
+ * cannot be checked). `ebb check` and the lab's kubelet both read exec sleeps through this file,
+ * so the timing they report for a manifest cannot disagree.
  */
 import { isObject, type JsonObject } from './workloads.js';
 import type { PreStop } from './types.js';
@@ -64,7 +66,58 @@ export function execSleepSeconds(command: readonly unknown[]): number | undefine
   return execSleep(command)?.seconds;
 }
 
-export function describePreStop(container: unknown): PreStop {
+/** What an app container's hook needs to know of the pod's ebb proxy to recognise /wait-quiet. */
+export interface ProxyHookTarget {
+  /** The proxy's admin port (where /wait-quiet is served). */
+  readonly adminPort: number;
+  /** How long /wait-quiet waits without max=: the proxy's auto MAX, else its default 25 s. */
+  readonly defaultMaxSeconds: number;
+}
+
+/** /wait-quiet's own bounds on its query values (src/admin/wait-quiet.ts): beyond them it answers 400 at once. */
+const WAIT_QUIET_LIMIT_SECONDS = 3600;
+
+/**
+ * An httpGet hook to the proxy's /wait-quiet: at most `max` seconds (else the proxy's default).
+ * The kubelet sends the request from the node to the pod IP, so only a hook without `host` reaches
+ * the proxy; a named port is looked up in the hook's own container (as the kubelet does), so
+ * `port: ebb-admin` on an app container does not reach the proxy's port of that name.
+ */
+function waitQuiet(container: JsonObject, get: JsonObject, proxy: ProxyHookTarget): { kind: 'wait-quiet'; seconds: number; shape: string } | { kind: 'other'; shape: string } | null {
+  const rawPath = typeof get.path === 'string' ? get.path : '/';
+  let url: URL;
+  try { url = new URL(rawPath.startsWith('/') ? rawPath : `/${rawPath}`, 'http://pod'); } catch { return null; }
+  if (url.pathname !== '/wait-quiet') return null;
+  if ((get.host !== undefined && get.host !== '') || (get.scheme !== undefined && get.scheme !== 'HTTP')) return null;
+  const shape = `httpGet /wait-quiet${url.search}`;
+  let port: number | null = null;
+  if (typeof get.port === 'number') port = get.port;
+  else if (typeof get.port === 'string' && /^[0-9]+$/.test(get.port)) port = Number(get.port);
+  else if (typeof get.port === 'string') {
+    const own = Array.isArray(container.ports) ? container.ports.find((p) => isObject(p) && p.name === get.port) : undefined;
+    if (isObject(own) && typeof own.containerPort === 'number') port = own.containerPort;
+    else if (get.port === 'ebb-admin') {
+      return { kind: 'other', shape: `${shape} on port "ebb-admin", not a port of this container: the kubelet fails the hook at once` };
+    }
+  }
+  if (port !== proxy.adminPort) return null;
+  // The values /wait-quiet accepts; anything else gets a 400 at once (and the app its TERM at once).
+  const seconds = (name: string, positive: boolean): number | null | undefined => {
+    const raw = url.searchParams.get(name);
+    if (raw === null) return undefined;
+    const n = Number(raw);
+    return raw.trim() === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0) || n > WAIT_QUIET_LIMIT_SECONDS ? null : n;
+  };
+  const max = seconds('max', false);
+  if (max === null || seconds('quiet', true) === null || seconds('min', false) === null) return null;
+  return { kind: 'wait-quiet', seconds: max ?? proxy.defaultMaxSeconds, shape };
+}
+
+/**
+ * A container's preStop. `proxy` (the pod's ebb proxy, if it has one) lets an app's httpGet to the
+ * proxy's /wait-quiet count as a wait of at most its max= seconds.
+ */
+export function describePreStop(container: unknown, proxy?: ProxyHookTarget): PreStop {
   const preStop = isObject(container) && isObject(container.lifecycle) ? container.lifecycle.preStop : undefined;
   if (!isObject(preStop)) return { kind: 'none' };
   const h = preStop as JsonObject;
@@ -78,7 +131,10 @@ export function describePreStop(container: unknown): PreStop {
     if (s) return { kind: 'sleep', ...s };
     return { kind: 'other', shape: `exec ${h.exec.command.map(String).join(' ')}`.slice(0, 80) };
   }
-  if (isObject(h.httpGet)) return { kind: 'other', shape: `httpGet ${String(h.httpGet.path ?? '/')}` };
+  if (isObject(h.httpGet)) {
+    const q = proxy ? waitQuiet(container as JsonObject, h.httpGet, proxy) : null;
+    return q ?? { kind: 'other', shape: `httpGet ${String(h.httpGet.path ?? '/')}` };
+  }
   if (isObject(h.tcpSocket)) return { kind: 'other', shape: 'tcpSocket' };
   return { kind: 'other', shape: 'unknown handler' };
 }

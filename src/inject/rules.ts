@@ -2,7 +2,9 @@
  * The seed's timing rules, evaluated on a pod template as written (injected or not).
  * W = proxy wait before exit, S = an app container's preStop sleep, G = terminationGracePeriodSeconds.
  */
-import { describePreStop, parseSleepDuration } from './prestop.js';
+import { describePreStop, parseSleepDuration, type ProxyHookTarget } from './prestop.js';
+import { DEFAULT_INJECT_CONFIG } from './config.js';
+import { AUTO_DEFAULTS } from '../drain/waiting.js';
 import { appPorts, autoWaitSpec, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, MIN_DRAIN_SECONDS, PROXY_CONTAINER } from './sidecar.js';
 import { isObject, type JsonObject } from './workloads.js';
 import type { Finding, TimingModel } from './types.js';
@@ -28,6 +30,14 @@ function envValue(c: JsonObject, name: string): string | undefined {
   return undefined;
 }
 
+/** Where the proxy serves /wait-quiet: EBB_ADMIN_PORT, else its `ebb-admin` port, else the default. */
+function adminPortOf(proxy: JsonObject): number {
+  const env = envValue(proxy, 'EBB_ADMIN_PORT');
+  if (env !== undefined && /^[0-9]+$/.test(env.trim())) return Number(env);
+  const named = Array.isArray(proxy.ports) ? proxy.ports.find((p) => isObject(p) && p.name === 'ebb-admin') : undefined;
+  return isObject(named) && typeof named.containerPort === 'number' ? named.containerPort : DEFAULT_INJECT_CONFIG.adminPort;
+}
+
 export function timingModel(spec: JsonObject): TimingModel {
   const g = spec.terminationGracePeriodSeconds;
   const graceDefaulted = typeof g !== 'number';
@@ -38,6 +48,7 @@ export function timingModel(spec: JsonObject): TimingModel {
   let mode: TimingModel['mode'] = 'none';
   let proxyWaitAuto = false;
   let proxyWaitAutoMaxSeconds: number | undefined;
+  let hookTarget: ProxyHookTarget | undefined;
   if (proxy) {
     mode = proxy.where === 'initContainers' ? 'native' : 'classic';
     const pre = describePreStop(proxy.container);
@@ -50,10 +61,11 @@ export function timingModel(spec: JsonObject): TimingModel {
     const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
     const d = drain === undefined ? null : parseSleepDuration(drain);
     if (d !== null) drainTimeoutSeconds = d;
+    hookTarget = { adminPort: adminPortOf(proxy.container), defaultMaxSeconds: proxyWaitAutoMaxSeconds ?? AUTO_DEFAULTS.maxSeconds };
   }
   const apps = containers(spec, 'containers')
     .filter((c) => c.name !== PROXY_CONTAINER)
-    .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c) }));
+    .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c, hookTarget) }));
   return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}),
     ...(proxyWaitAutoMaxSeconds !== undefined ? { proxyWaitAutoMaxSeconds } : {}), drainTimeoutSeconds, apps };
 }
@@ -84,14 +96,16 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
 
   for (const app of m.apps) {
     const p = app.preStop;
-    if (p.kind === 'sleep') {
+    if (p.kind === 'sleep' || p.kind === 'wait-quiet') {
+      // A /wait-quiet hook ends once traffic is quiet, at the latest after its max: that bound is S.
       const S = p.seconds;
-      add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G } });
+      const hook: Record<string, string> = p.kind === 'wait-quiet' ? { hook: 'wait-quiet' } : {};
+      add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G, ...hook } });
       // With an auto wait the proxy serves until traffic is quiet: there is no fixed W to compare with.
       if (m.mode === 'classic' && !m.proxyWaitAuto && (W > 0 || S > 0)) {
-        add(S < W, { code: 'app_prestop_not_shorter', severity: 'error', container: app.name, params: { sleep: S, wait: W } });
+        add(S < W, { code: 'app_prestop_not_shorter', severity: 'error', container: app.name, params: { sleep: S, wait: W, ...hook } });
       }
-      if (m.mode !== 'none' && (m.mode === 'native' || W > 0)) passes.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { sleep: S } });
+      if (m.mode !== 'none' && (m.mode === 'native' || W > 0)) passes.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { sleep: S, ...hook } });
       last = Math.max(last, S);
     } else if (p.kind === 'other') {
       findings.push({ code: 'app_prestop_unchecked', severity: 'info', container: app.name, params: { shape: p.shape } });

@@ -3,6 +3,7 @@
  * and TERM, the proxy's wait, TERM and drain, and the kubelet's SIGKILL deadline.
  *   =  preStop / proxy wait (still serving)     T  TERM      ~  proxy draining
  *   .  running, waiting for its TERM            ?  preStop of unknown length   X  SIGKILL
+ * An app's /wait-quiet hook is drawn as a preStop of its longest length (max=): it may end earlier.
  */
 import { PROXY_CONTAINER } from './sidecar.js';
 import type { TimingModel } from './types.js';
@@ -19,7 +20,8 @@ function pad(s: string, n: number): string {
 export function timelineLines(m: TimingModel): string[] {
   const G = m.graceSeconds;
   const W = m.mode === 'classic' ? m.proxyWaitSeconds : 0;
-  const sleeps = m.apps.map((a) => (a.preStop.kind === 'sleep' ? a.preStop.seconds : 0));
+  const sleeps = m.apps.map((a) => (a.preStop.kind === 'sleep' || a.preStop.kind === 'wait-quiet' ? a.preStop.seconds : 0));
+  const waitsQuiet = m.apps.some((a) => a.preStop.kind === 'wait-quiet' && a.preStop.seconds === Math.max(0, ...sleeps));
   const appsDone = Math.max(0, ...sleeps);
   // Classic mode with an auto wait: after its TERM at W the proxy serves on for up to MAX.
   const autoMax = m.mode === 'classic' ? m.proxyWaitAutoMaxSeconds : undefined;
@@ -39,6 +41,11 @@ export function timelineLines(m: TimingModel): string[] {
       fill(cells, 0, Math.min(s, G), '=');
       cells[col(Math.min(s, G))] = s > G ? 'X' : 'T';
       note = s > G ? `preStop sleep ${s}s: killed at ${G}s before TERM` : `preStop sleep ${s}s, TERM at ${s}s`;
+    } else if (app.preStop.kind === 'wait-quiet') {
+      const s = app.preStop.seconds;
+      fill(cells, 0, Math.min(s, G), '=');
+      cells[col(Math.min(s, G))] = s > G ? 'X' : 'T';
+      note = s > G ? `preStop /wait-quiet <= ${s}s: killed at ${G}s if traffic never stops` : `preStop /wait-quiet until inbound is quiet, TERM by ${s}s`;
     } else if (app.preStop.kind === 'other') {
       cells[0] = '?';
       note = `preStop ${app.preStop.shape} (length unknown), then TERM`;
@@ -72,7 +79,7 @@ export function timelineLines(m: TimingModel): string[] {
       fill(cells, 0, appsDone, '.');
       fill(cells, appsDone, Math.min(appsDone + D, G), '~');
       cells[col(Math.min(appsDone, G))] = 'T';
-      note = `native: TERM once the app has exited (>= ${appsDone}s), drain <= ${Math.max(0, Math.min(D, G - appsDone))}s`;
+      note = `native: TERM once the app has exited (${waitsQuiet ? `its /wait-quiet ends by ${appsDone}s` : `>= ${appsDone}s`}), drain <= ${Math.max(0, Math.min(D, G - appsDone))}s`;
     }
     rows.push({ label: PROXY_CONTAINER, cells, note });
   }

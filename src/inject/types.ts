@@ -89,6 +89,8 @@ export interface InjectResult {
 export type PreStop =
   | { kind: 'none' }
   | { kind: 'sleep'; seconds: number; shape: string }
+  /** ebb's own httpGet to the proxy's /wait-quiet: TERM once inbound traffic is quiet, at the latest after `seconds` (its max=). */
+  | { kind: 'wait-quiet'; seconds: number; shape: string }
   | { kind: 'other'; shape: string };
 
 export interface TimingModel {
