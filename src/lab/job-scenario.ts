@@ -20,7 +20,7 @@ function outcome(c: JobCall): Outcome {
   return 'reset';
 }
 
-export function jobScenarioRun(results: JobSetupResult[]): ScenarioRun {
+export function jobScenarioRun(results: JobSetupResult[], transparent = false): ScenarioRun {
   const records: RequestRecord[] = [];
   const events: KubeletEvent[] = [];
   results.forEach((r, i) => {
@@ -46,7 +46,9 @@ export function jobScenarioRun(results: JobSetupResult[]): ScenarioRun {
     for (const n of r.notes) notes.push(`${r.setup}: ${n}`);
   }
   if (results.some((r) => !r.skipped && !r.pidNamespace)) notes.push('no PID namespace (not root): the pods ran without shareProcessNamespace');
-  notes.push('the app\'s calls go out through its pod\'s proxy (a forwarding listener to the target stands in for transparent outbound, which needs `ebb init`\'s iptables rules)');
+  notes.push(transparent
+    ? 'each pod ran in a network namespace of its own behind `ebb init`\'s rules (--transparent): the app called the target by address and its calls went through the proxy\'s outbound listener'
+    : 'the app\'s calls go out through its pod\'s proxy (a forwarding listener to the target stands in for transparent outbound, which needs `ebb init`\'s iptables rules: see --transparent)');
   return {
     result,
     records,
@@ -61,9 +63,8 @@ registerScenario({
   description: () => 'a Job whose app makes outbound calls through the proxy, then exits 0: does the pod complete (native, classic + watch, classic + await, classic + none)?',
   run: async (ctx) => {
     const results: JobSetupResult[] = [];
-    for (const s of JOB_SETUPS) results.push(await runJobSetup(s, DEFAULT_JOB_OPTIONS));
-    const run = jobScenarioRun(results);
-    if (ctx.settings.transparent) run.notes.push('--transparent does not apply to the job scenario: its pods run without network namespaces');
-    return run;
+    const transparent = ctx.settings.transparent;
+    for (const s of JOB_SETUPS) results.push(await runJobSetup(s, { ...DEFAULT_JOB_OPTIONS, transparent }));
+    return jobScenarioRun(results, transparent);
   },
 }, { compare: true });

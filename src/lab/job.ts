@@ -7,6 +7,10 @@
  *   classic-await  --mode classic, --job-exit await (the app runs under `ebb await --shutdown --`)
  *   classic-none   --mode classic, --job-exit none (the problem: the proxy never leaves)
  * The pod runs as its own PID namespace (unshare, root) when it can; classic-watch needs that.
+ * With `transparent` (ebb lab --transparent) the Job is injected with --transparent true and its pod
+ * gets a network namespace of its own: ebb-init's rules, the proxy as its uid, and the app calling
+ * the target by address through the outbound listener. Otherwise a forwarding listener on the proxy
+ * stands in for transparent outbound.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -15,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { injectObject, resolveInjectConfig } from '../inject/index.js';
 import type { JobPodPlan } from './job-pod-main.js';
+import { PodNetwork } from './netns.js';
+import { runInitContainer } from './pod.js';
 
 const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
 const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
@@ -54,6 +60,8 @@ export interface JobOptions {
   completeWaitMs: number;
   /** Hard stop for one setup. */
   limitMs: number;
+  /** The pod in a network namespace of its own behind ebb init's rules (needs root). */
+  transparent?: boolean;
 }
 
 export const DEFAULT_JOB_OPTIONS: JobOptions = { calls: 15, spacingMs: 200, completeWaitMs: 15_000, limitMs: 90_000 };
@@ -73,7 +81,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The Job as a user would write it; the lab's app stands in for the work. */
-export function jobManifest(egressPort: number, o: JobOptions): Record<string, unknown> {
+export function jobManifest(targetUrl: string, o: JobOptions): Record<string, unknown> {
   return {
     apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'lab-job' },
     spec: {
@@ -83,7 +91,7 @@ export function jobManifest(egressPort: number, o: JobOptions): Record<string, u
           restartPolicy: 'Never',
           containers: [{
             name: 'work', image: 'example/work:1',
-            command: [process.execPath, JOB_APP, '--target', `http://127.0.0.1:${egressPort}`, '--calls', String(o.calls), '--spacing-ms', String(o.spacingMs)],
+            command: [process.execPath, JOB_APP, '--target', targetUrl, '--calls', String(o.calls), '--spacing-ms', String(o.spacingMs)],
           }],
         },
       },
@@ -91,7 +99,10 @@ export function jobManifest(egressPort: number, o: JobOptions): Record<string, u
   };
 }
 
-type Container = { name: string; command?: string[]; args?: string[]; env?: Array<{ name: string; value?: string }>; lifecycle?: { postStart?: { exec?: { command?: string[] } } } };
+type Container = {
+  name: string; command?: string[]; args?: string[]; env?: Array<{ name: string; value?: string }>;
+  lifecycle?: { postStart?: { exec?: { command?: string[] } } }; securityContext?: { runAsUser?: number };
+};
 
 /** `ebb …` in a manifest means this ebb. */
 const resolveEbb = (argv: string[]): string[] => (argv[0] === 'ebb' ? [process.execPath, EBB_BIN, ...argv.slice(1)] : argv);
@@ -106,38 +117,48 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     result.skipped = 'needs a PID namespace (shareProcessNamespace): run the lab as root with unshare(1) (util-linux)';
     return result;
   }
-  // The service the Job calls.
+  // The pod's network namespace (transparent), and the service the Job calls: in the lab's
+  // namespace, on the node side of the pod's veth pair, or on loopback.
+  const network = o.transparent ? PodNetwork.create(`job-${setup}`) : undefined;
   const target = http.createServer((req, res) => { req.resume(); result.targetReceived++; res.end('done\n'); });
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
-  const targetPort = (target.address() as net.AddressInfo).port;
   try {
-    const [adminPort, egressPort] = [await freePort(), await freePort()];
+    const targetHost = network?.nodeAddress ?? '127.0.0.1';
+    await new Promise<void>((r) => target.listen(0, targetHost, () => r()));
+    const targetPort = (target.address() as net.AddressInfo).port;
+    const [adminPort, egressPort] = network ? [4191, 0] : [await freePort(), await freePort()];
     const mode = setup === 'native' ? 'native' : 'classic';
     const jobExit = setup === 'classic-await' ? 'await' : setup === 'classic-none' ? 'none' : 'watch';
-    const { config, problems } = resolveInjectConfig({ mode, 'job-exit': jobExit, 'admin-port': String(adminPort) });
+    const { config, problems } = resolveInjectConfig({ mode, 'job-exit': jobExit, 'admin-port': String(adminPort), transparent: network ? 'true' : undefined });
     if (problems.length) throw new Error(`job scenario: bad inject settings: ${JSON.stringify(problems)}`);
-    const injected = injectObject(jobManifest(egressPort, o), config);
+    const targetUrl = network ? `http://${targetHost}:${targetPort}` : `http://127.0.0.1:${egressPort}`;
+    const injected = injectObject(jobManifest(targetUrl, o), config);
     if (injected.report.status !== 'injected') throw new Error(`job scenario: inject said ${injected.report.status} (${injected.report.reason ?? ''})`);
     const spec = (injected.object as { spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } } }).spec.template.spec;
     const proxyC = [...(spec.initContainers ?? []), ...spec.containers].find((c) => c.name === 'ebb-proxy')!;
     const appC = spec.containers.find((c) => c.name === 'work')!;
     const env: Record<string, string> = {};
     for (const e of proxyC.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    env.EBB_LOG_FORMAT = 'json';
     // A Job has no inbound port; its calls go out through the proxy. Without iptables (`ebb init`)
     // the lab gives the proxy a forwarding listener to the target in place of transparent outbound.
-    Object.assign(env, { EBB_INBOUND: `${egressPort}:${targetPort}`, EBB_INBOUND_HOST: '127.0.0.1', EBB_LOG_FORMAT: 'json' });
+    if (!network) Object.assign(env, { EBB_INBOUND: `${egressPort}:${targetPort}`, EBB_INBOUND_HOST: '127.0.0.1' });
+    else result.notes.push(`ebb-init: ${runInitContainer(network, (spec.initContainers ?? []) as Array<Record<string, unknown>>, `job ${setup}`, 20_000).trim().split('\n')[0]}`);
+    // In its namespace the proxy runs as its container's uid, which ebb init's rules exempt.
+    const uid = proxyC.securityContext?.runAsUser ?? 2102;
+    const asProxyUser = network ? ['nsenter', `--setuid=${uid}`, `--setgid=${uid}`, '--'] : [];
     const plan: JobPodPlan = {
       mode,
-      proxy: { argv: resolveEbb(['ebb', ...(proxyC.args ?? ['proxy'])]), env },
+      proxy: { argv: [...asProxyUser, ...resolveEbb(['ebb', ...(proxyC.args ?? ['proxy'])])], env },
       postStart: proxyC.lifecycle?.postStart?.exec?.command ? resolveEbb(proxyC.lifecycle.postStart.exec.command) : undefined,
       app: { argv: resolveEbb([...(appC.command ?? []), ...(appC.args ?? [])]), env: {} },
       adminPort,
       graceMs: 30_000,
       completeWaitMs: o.completeWaitMs,
     };
-    const argv = result.pidNamespace
+    const inPidNs = result.pidNamespace
       ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, JOB_POD, JSON.stringify(plan)]
       : [process.execPath, JOB_POD, JSON.stringify(plan)];
+    const argv = network ? [...network.argv(inPidNs[0]!, inPidNs.slice(1)).flat()] : inPidNs;
     const events = await runPod(argv, o.limitMs);
     for (const e of events) {
       const secs = typeof e.t === 'number' ? e.t / 1000 : null;
@@ -160,7 +181,8 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     if (!events.some((e) => e.ev === 'done')) result.notes.push(`the pod runner did not finish within ${o.limitMs / 1000} s`);
   } finally {
     target.closeAllConnections();
-    await new Promise<void>((r) => target.close(() => r()));
+    if (target.listening) await new Promise<void>((r) => target.close(() => r()));
+    network?.destroy();
   }
   return result;
 }

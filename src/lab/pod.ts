@@ -125,22 +125,8 @@ export class LabPod implements ContainerDriver {
     this.readyAt = Date.now();
   }
 
-  /** The ebb-init init container: `ebb init` with its args and env, as root, in the pod's namespace. */
   private runInit(network: PodNetwork): void {
-    const init = (this.opts.initContainers ?? []).find(isInitContainer);
-    if (!init) {
-      throw new EbbError('lab_manifest', `the ${this.opts.name} pod has no ebb-init init container, so nothing would intercept its traffic: ` +
-        'inject the manifest with `ebb inject --transparent true`, or run the lab without --transparent');
-    }
-    const args = Array.isArray(init.args) && init.args.length ? init.args.map(String) : ['init'];
-    const [cmd, argv] = network.argv(process.execPath, [EBB_BIN, ...args]);
-    const base: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(base)) if (k.startsWith('EBB_')) delete base[k];
-    const r = spawnSync(cmd, argv, { env: { ...base, ...envOf({ spec: init }) }, encoding: 'utf8', timeout: this.opts.startTimeoutMs });
-    this.initOutput = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-    if (r.status !== 0) {
-      throw new EbbError('lab_start_failed', `ebb-init in the ${this.opts.name} pod failed (exit ${r.status ?? r.signal}):\n${this.initOutput.trim().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}`);
-    }
+    this.initOutput = runInitContainer(network, this.opts.initContainers ?? [], this.opts.name, this.opts.startTimeoutMs);
   }
 
   private async startApp(c: PodContainer): Promise<void> {
@@ -362,6 +348,28 @@ export class LabPod implements ContainerDriver {
   tailOf(container: string): string[] {
     return this.containers.get(container)?.tail ?? [];
   }
+}
+
+/**
+ * The ebb-init init container of a pod spec: `ebb init` with its args and env, as root, in the pod's
+ * namespace, to completion (as the kubelet runs init containers). Returns what it printed.
+ */
+export function runInitContainer(network: PodNetwork, initContainers: Array<Record<string, unknown>>, pod: string, timeoutMs: number): string {
+  const init = initContainers.find(isInitContainer);
+  if (!init) {
+    throw new EbbError('lab_manifest', `the ${pod} pod has no ebb-init init container, so nothing would intercept its traffic: ` +
+      'inject the manifest with `ebb inject --transparent true`, or run the lab without --transparent');
+  }
+  const args = Array.isArray(init.args) && init.args.length ? init.args.map(String) : ['init'];
+  const [cmd, argv] = network.argv(process.execPath, [EBB_BIN, ...args]);
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(base)) if (k.startsWith('EBB_')) delete base[k];
+  const r = spawnSync(cmd, argv, { env: { ...base, ...envOf({ spec: init }) }, encoding: 'utf8', timeout: timeoutMs });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.status !== 0) {
+    throw new EbbError('lab_start_failed', `ebb-init in the ${pod} pod failed (exit ${r.status ?? r.signal}):\n${output.trim().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}`);
+  }
+  return output;
 }
 
 /** The ebb-init init container: named so, or an ebb image run with `init`. */

@@ -210,6 +210,9 @@ export class TransparentInboundListener {
  *   a settle time, see app-gone.ts);
  * - either way, at the latest at the main drain's deadline, which closes what is left by force.
  */
+/** Shutdown triggers that mean the app has finished (src/proxy/app-exit-watch.ts, src/admin/server.ts). */
+const APP_DONE_REASONS: ReadonlySet<string> = new Set(['app-exited', 'POST /shutdown']);
+
 export class OutboundListener {
   readonly server: net.Server;
   server6: net.Server | null = null;
@@ -248,7 +251,13 @@ export class OutboundListener {
     if (this.main.config.sidecarMode === 'native') {
       main.on('draining', () => this.close('native mode: TERM means the app has exited'));
     } else {
+      // A shutdown the app's own end started (the exit watch saw it go; `ebb await --shutdown` after
+      // its command ended): nothing is left to call out, as in native mode. A Job has no port to
+      // watch, so waiting for the deadline would hold its pod that long.
+      const appDone = (): boolean => APP_DONE_REASONS.has(main.reason ?? '');
+      main.on('draining', () => { if (appDone()) this.close(`${main.reason}: the app's work is done`); });
       main.on('waiting', () => {
+        if (appDone()) return;
         // Ports the app serves: configured or seen inbound; else what listens in the pod right now
         // (the app is still running at TERM in classic mode), taken once so its exit shows.
         let ports = this.appPorts();

@@ -16,10 +16,10 @@ import { ADDON_PATH } from '../../src/native/original-dst.js';
 
 const skip = netnsUnavailableReason() ?? (existsSync(ADDON_PATH) ? undefined : `the native addon was not built (${ADDON_PATH})`);
 
-/** The lab's namespaces (ebblab-<pod>-<lab pid>-<id>), of one lab process or all of them. */
-function labNamespaces(pid?: number): string[] {
+/** The namespaces of one lab process (ebblab-<pod>-<lab pid>-<id>). */
+function labNamespaces(pid: number | undefined): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('ebblab-') && (pid === undefined || n.includes(`-${pid}-`)));
+  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('ebblab-') && n.includes(`-${pid}-`));
 }
 
 // Low rate; a fifth of the app's requests take 1 s, so at t0 the app still has work in flight and
@@ -30,13 +30,20 @@ interface Outbound { total: number; ok: number; failed: number; afterT0: { total
 interface Result { name: string; config: { transparent?: boolean }; appOutbound?: Outbound; phases: { containers: Record<string, { exit: number | null }> } }
 
 async function lab(scenario: string): Promise<{ result: Result; stderr: string }> {
-  const before = labNamespaces();
-  const res = await runEbb(['lab', '--scenario', scenario, ...FLAGS], { timeoutMs: 150_000 });
-  assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(labNamespaces(), before, 'the lab deleted every namespace it created');
-  const out = JSON.parse(res.stdout) as Result[];
+  const child = startEbb(['lab', '--scenario', scenario, ...FLAGS]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  assert.equal(code, 0, stderr);
+  // Its own namespaces only (they carry its pid): other labs may run on this machine meanwhile.
+  assert.deepEqual(labNamespaces(child.pid), [], 'the lab deleted every namespace it created');
+  const out = JSON.parse(stdout) as Result[];
   assert.equal(out.length, 1);
-  return { result: out[0]!, stderr: res.stderr };
+  return { result: out[0]!, stderr };
 }
 
 test('classic-no-wait with --transparent: the app\'s calls out during shutdown all succeed, through the outbound listener', { skip }, async () => {
