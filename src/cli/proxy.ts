@@ -24,15 +24,19 @@ export function register(program: Command): void {
     // Signal handlers go in before anything is bound: a TERM that arrives while the listeners are
     // still starting (a pod deleted right after it started) must start a graceful shutdown once
     // they are up, not kill the process with the default action.
+    // One handler for the process's life. Swapping handlers once the proxy was up lost a TERM
+    // sent right after the listening line (a test, a quick pod delete): pending on the removed
+    // handler it was dropped, or, with no listener for an instant, it killed the process.
     const signals = ['SIGTERM', 'SIGINT'] as const;
     let early: NodeJS.Signals | null = null;
-    const remember = (sig: NodeJS.Signals): void => { early ??= sig; };
-    for (const sig of signals) process.on(sig, remember);
+    let running: Awaited<ReturnType<typeof startProxy>> | null = null;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (running) running.drain.trigger(sig);
+      else early ??= sig;
+    };
+    for (const sig of signals) process.on(sig, onSignal);
     const proxy = await startProxy(config, log);
-    for (const sig of signals) {
-      process.off(sig, remember);
-      process.on(sig, () => proxy.drain.trigger(sig));
-    }
+    running = proxy;
     if (early) proxy.drain.trigger(early);
     await proxy.drain.exited;
     proxy.close();
