@@ -18,10 +18,21 @@ import type { Upstream } from './upstream.js';
  *   a request that still arrives on an open connection gets a fast 503 with `Connection: close`
  *   (this pod's endpoint is going away; the client should retry elsewhere, and a drain must not be
  *   held open by keep-alive clients that keep sending).
+ * Either way nothing already read from a client is dropped: whether a response closes the
+ * connection is decided as its head goes out, and only the response to the last request received
+ * on the connection does; requests pipelined behind it are answered first (served, or 503).
  */
 const kConn = Symbol('ebb.h1conn');
 
-interface ConnState { readonly socket: Socket; active: number; upgraded: boolean }
+interface ConnState {
+  readonly socket: Socket;
+  active: number;
+  upgraded: boolean;
+  /** Requests received on this connection so far; each request's number is its position. */
+  received: number;
+  /** A response that closes the connection has started: later requests get no answer (RFC 9112 §9.6). */
+  closing: boolean;
+}
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
 export class Http1Proxy {
@@ -50,7 +61,7 @@ export class Http1Proxy {
 
   /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */
   accept(socket: Socket): void {
-    const state: ConnState = { socket, active: 0, upgraded: false };
+    const state: ConnState = { socket, active: 0, upgraded: false, received: 0, closing: false };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
     socket.once('close', () => this.conns.delete(state));
@@ -65,19 +76,19 @@ export class Http1Proxy {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
+    if (this.afterClose(req, state)) return;
+    const seq = ++state.received;
     drain.requestStarted();
     state.active++;
     const start = performance.now();
-    if (drain.phase !== 'running') {
-      res.shouldKeepAlive = false;
-      if (drain.phase !== 'waiting') {
-        this.track(res, state, start, 503);
-        writeHttp1Error(res, 'shutting_down');
-        return;
-      }
+    const beforeHead = (): void => this.beforeHead(res, state, seq);
+    if (drain.phase !== 'running' && drain.phase !== 'waiting') {
+      this.track(res, state, start, 503);
+      refuse(res, beforeHead);
+      return;
     }
     const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
-    const handler = new ForwardHandler(res);
+    const handler = new ForwardHandler(res, beforeHead);
     this.track(res, state, start, handler);
     this.upstream.pool.dispatch({
       path: req.url!,
@@ -85,6 +96,30 @@ export class Http1Proxy {
       headers,
       body: hasBody ? req : null,
     }, handler as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /**
+   * A request parsed after a response that closes the connection started (the client pipelined it
+   * in the moment before that head went out): node:http never writes its response, so it is not
+   * forwarded either. The client sees the close after the last answered request and, as RFC 9112
+   * §9.3.2 asks of pipelining clients, retries the unanswered ones; the app never saw them.
+   */
+  private afterClose(req: IncomingMessage, state: ConnState): boolean {
+    if (!state.closing) return false;
+    this.ctx.log.debug({ method: req.method, url: req.url }, 'http1: request after a Connection: close response; not processed');
+    req.resume();
+    return true;
+  }
+
+  /**
+   * Called just before a response head is written: once shutdown has begun, the response to the
+   * last request received on the connection carries Connection: close (node:http then closes the
+   * connection after it); responses to earlier ones stay keep-alive, so the ones queued behind them
+   * still go out.
+   */
+  private beforeHead(res: ServerResponse, state: ConnState, seq: number): void {
+    if (this.ctx.drain.phase !== 'running' && seq === state.received) res.shouldKeepAlive = false;
+    if (!res.shouldKeepAlive) state.closing = true;
   }
 
   /** Bookkeeping when the response is over, whichever way it ended. */
@@ -108,16 +143,16 @@ export class Http1Proxy {
   private onExpectContinue(req: IncomingMessage, res: ServerResponse): void {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
+    if (this.afterClose(req, state)) return;
+    const seq = ++state.received;
     drain.requestStarted();
     state.active++;
     const start = performance.now();
-    if (drain.phase !== 'running') {
-      res.shouldKeepAlive = false;
-      if (drain.phase !== 'waiting') {
-        this.track(res, state, start, 503);
-        writeHttp1Error(res, 'shutting_down');
-        return;
-      }
+    const beforeHead = (): void => this.beforeHead(res, state, seq);
+    if (drain.phase !== 'running' && drain.phase !== 'waiting') {
+      this.track(res, state, start, 503);
+      refuse(res, beforeHead);
+      return;
     }
     const result = { status: 0, done: (r: ServerResponse) => (r.writableFinished ? result.status : 0) };
     this.track(res, state, start, result);
@@ -140,6 +175,7 @@ export class Http1Proxy {
     up.on('continue', () => res.writeContinue());
     up.on('response', (ures) => {
       result.status = ures.statusCode ?? 0;
+      beforeHead();
       res.writeHead(result.status, ures.statusMessage, forwardableRawHeaders(ures.rawHeaders));
       ures.pipe(res);
       ures.on('error', () => res.destroy());
@@ -149,6 +185,7 @@ export class Http1Proxy {
       if (res.headersSent) { res.destroy(err); return; }
       const cause = classifyUpstreamError(err);
       result.status = httpStatusFor(cause);
+      beforeHead();
       writeHttp1Error(res, cause);
     });
     req.pipe(up);
@@ -174,6 +211,21 @@ export class Http1Proxy {
 interface StatusSource { done(res: ServerResponse): number }
 
 /**
+ * The fast 503 while draining. Its head is written once the responses ahead of it on the
+ * connection are out (node:http assigns it the socket then) and the bytes read so far are parsed,
+ * so that requests pipelined behind it are counted and answered too before one response closes.
+ */
+function refuse(res: ServerResponse, beforeHead: () => void): void {
+  const write = (): void => {
+    if (res.destroyed || res.headersSent) return;
+    beforeHead();
+    writeHttp1Error(res, 'shutting_down');
+  };
+  if (res.socket) setImmediate(write);
+  else res.once('socket', () => setImmediate(write));
+}
+
+/**
  * An undici dispatch handler (the callback API, no stream objects in between) that writes the
  * app's response straight into the client's response, with backpressure both ways.
  */
@@ -182,7 +234,8 @@ class ForwardHandler implements StatusSource {
   private resume: (() => void) | null = null;
   private status = 0;
 
-  constructor(private readonly res: ServerResponse) {}
+  /** `beforeHead` runs just before the response head is written (it decides Connection: close). */
+  constructor(private readonly res: ServerResponse, private readonly beforeHead: () => void) {}
 
   /** Called when the client's response closed; returns the status for metrics (0 = none). */
   done(res: ServerResponse): number {
@@ -199,6 +252,7 @@ class ForwardHandler implements StatusSource {
     this.status = statusCode;
     this.resume = resume;
     if (this.res.destroyed) return false;
+    this.beforeHead();
     this.res.writeHead(statusCode, statusText || undefined, forwardableRawBufferHeaders(rawHeaders));
     return true;
   }
@@ -226,6 +280,7 @@ class ForwardHandler implements StatusSource {
     if (res.destroyed) return;
     const cause = classifyUpstreamError(err);
     this.status = httpStatusFor(cause);
+    this.beforeHead();
     writeHttp1Error(res, cause);
   }
 }
