@@ -43,8 +43,17 @@ export class ProxyMetrics {
   private readonly sums = new Float64Array(DIRECTIONS.length * NP);
   private readonly counts = new Float64Array(DIRECTIONS.length * NP);
   private readonly connections = new Float64Array(DIRECTIONS.length * 4);
+  /** Drains whose "direction:protocol" handles are open connections: the proxy's, and the outbound listener's own. */
+  private readonly connectionDrains: Drain[];
 
-  constructor(private readonly drain: Drain) {}
+  constructor(private readonly drain: Drain) {
+    this.connectionDrains = [drain];
+  }
+
+  /** Counts another drain's connection handles in ebb_open_connections (the outbound listener has its own drain). */
+  addConnectionDrain(d: Drain): void {
+    this.connectionDrains.push(d);
+  }
 
   /** The prom-client registry with every ebb metric, built on first use. */
   registry(): Promise<Registry> {
@@ -54,6 +63,7 @@ export class ProxyMetrics {
 
   private build({ Registry, Gauge, Counter }: typeof import('prom-client')): Registry {
     const drain = this.drain;
+    const connectionDrains = this.connectionDrains;
     const r = new Registry();
     r.registerMetric(new ScrapedMetric('ebb_requests_total', 'Requests proxied, by direction, protocol and response status class', 'counter', () => {
       const out: MetricValue[] = [];
@@ -93,9 +103,11 @@ export class ProxyMetrics {
       labelNames: ['direction', 'protocol'], registers: [r],
       collect() {
         this.reset();
-        for (const [kind, n] of Object.entries(drain.inFlight().handles)) {
-          const [direction, protocol] = kind.split(':');
-          if (protocol) this.set({ direction, protocol }, n);
+        for (const d of connectionDrains) {
+          for (const [kind, n] of Object.entries(d.inFlight().handles)) {
+            const [direction, protocol] = kind.split(':');
+            if (protocol) this.inc({ direction, protocol }, n);
+          }
         }
       } });
     new Gauge({ name: 'ebb_shutdown_phase', help: 'Current shutdown phase (1 for the current one)', labelNames: ['phase'], registers: [r],

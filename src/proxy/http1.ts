@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { DIR_INBOUND, PROTO_HTTP1 } from '../admin/metrics.js';
+import { DIR_INBOUND, DIRECTIONS, PROTO_HTTP1 } from '../admin/metrics.js';
 import { classifyUpstreamError, httpStatusFor, writeHttp1Error } from './errors.js';
 import { forwardableRawBufferHeaders, forwardableRawHeaders, forwardableRequestHeaders } from './headers.js';
 import { pipeToApp } from './tcp.js';
@@ -196,7 +196,7 @@ export class Http1Proxy {
     const s = socket as H1Socket;
     const state = s[kConn];
     if (state) state.upgraded = true;
-    s[kHandle]?.setKind('inbound:upgraded');
+    s[kHandle]?.setKind(`${DIRECTIONS[this.ctx.direction ?? DIR_INBOUND]}:upgraded`);
     this.ctx.drain.requestStarted();
     this.ctx.drain.requestFinished();
     (socket as Socket).setTimeout(0);

@@ -234,6 +234,7 @@ export class OutboundListener {
       log: main.log.child({ listener: 'outbound' }, { level: 'silent' }),
     });
     this.ctx = { ...main, drain: this.drain, direction: DIR_OUTBOUND };
+    main.metrics.addConnectionDrain(this.drain); // its connections show in ebb_open_connections{direction="outbound"}
     this.routes = new Routes(this.ctx, 60_000);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
   }
