@@ -32,6 +32,11 @@ interface ConnState {
   received: number;
   /** A response that closes the connection has started: later requests get no answer (RFC 9112 §9.6). */
   closing: boolean;
+  /**
+   * Bookkeeping of the responses not over yet, run when the connection closes: node:http never
+   * closes a response still queued behind another (pipelining) when the client goes away.
+   */
+  readonly pending: Set<() => void>;
 }
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
@@ -61,10 +66,13 @@ export class Http1Proxy {
 
   /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */
   accept(socket: Socket): void {
-    const state: ConnState = { socket, active: 0, upgraded: false, received: 0, closing: false };
+    const state: ConnState = { socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set() };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
-    socket.once('close', () => this.conns.delete(state));
+    socket.once('close', () => {
+      this.conns.delete(state);
+      for (const finish of [...state.pending]) finish();
+    });
     this.server.emit('connection', socket);
     socket.resume(); // detection paused it; the bytes it read were put back
   }
@@ -124,7 +132,8 @@ export class Http1Proxy {
 
   /** Bookkeeping when the response is over, whichever way it ended. */
   private track(res: ServerResponse, state: ConnState, start: number, status: number | StatusSource): void {
-    res.once('close', () => {
+    const finish = (): void => {
+      if (!state.pending.delete(finish)) return; // once: the response's close or the connection's
       const drain = this.ctx.drain;
       drain.requestFinished();
       state.active--;
@@ -132,7 +141,9 @@ export class Http1Proxy {
       this.ctx.metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, PROTO_HTTP1, code, (performance.now() - start) / 1000);
       // A response that started before draining went out keep-alive; close the connection now.
       if (drain.phase === 'draining' && state.active === 0 && !state.upgraded) state.socket.destroySoon();
-    });
+    };
+    state.pending.add(finish);
+    res.once('close', finish);
   }
 
   /**
@@ -154,9 +165,14 @@ export class Http1Proxy {
       refuse(res, beforeHead);
       return;
     }
-    const result = { status: 0, done: (r: ServerResponse) => (r.writableFinished ? result.status : 0) };
+    const result = {
+      status: 0,
+      done: (r: ServerResponse): number => {
+        if (!r.writableFinished) up.destroy(); // the client went away: so does the app's request
+        return r.writableFinished ? result.status : 0;
+      },
+    };
     this.track(res, state, start, result);
-    res.once('close', () => { if (!res.writableFinished) up.destroy(); });
     const up = http.request({
       host: this.upstream.host,
       port: this.upstream.port,
