@@ -6,10 +6,23 @@ import type { Socket } from 'node:net';
  * back (unshift) so the protocol handler sees the connection from its start.
  *
  * A client that sends nothing first (a server-speaks-first protocol such as MySQL or SMTP) is
- * treated as TCP after DETECT_TIMEOUT_MS; list such ports in --opaque-ports to skip the wait.
+ * treated as TCP after DETECT_TIMEOUT_MS; the well-known ports of such protocols skip detection
+ * (SERVER_FIRST_PORTS), and --opaque-ports adds others.
  */
 export type Detected = 'http1' | 'http2' | 'tcp';
 export const DETECT_TIMEOUT_MS = 3_000;
+
+/**
+ * Ports proxied as TCP without detection, inbound and outbound: protocols in which the server speaks
+ * first (SMTP, MySQL, …) or that are never HTTP (PostgreSQL, Redis, …) would otherwise wait the
+ * detection timeout on every connection. Linkerd's default opaque ports.
+ */
+export const SERVER_FIRST_PORTS: ReadonlySet<number> = new Set([25, 587, 3306, 4444, 5432, 6379, 9300, 11211]);
+
+/** Whether connections to this port (the app's, or an outbound destination's) skip detection. */
+export function isOpaquePort(opaquePorts: ReadonlySet<number>, port: number): boolean {
+  return SERVER_FIRST_PORTS.has(port) || opaquePorts.has(port);
+}
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const MAX_METHOD = 20;

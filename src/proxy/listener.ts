@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { ProxyContext, TrackedSocket } from './context.js';
 import { kHandle } from './context.js';
 import { DIR_INBOUND } from '../admin/metrics.js';
-import { detectProtocol, DETECT_TIMEOUT_MS, type Detected } from './detect.js';
+import { detectProtocol, DETECT_TIMEOUT_MS, isOpaquePort, type Detected } from './detect.js';
 import { Http1Proxy } from './http1.js';
 import { Http2Proxy } from './http2.js';
 import { pipeToApp } from './tcp.js';
@@ -26,7 +26,7 @@ export class InboundListener {
     this.upstream = new Upstream(pair.appPort, ctx.config.upstreamTimeoutSeconds);
     this.http1 = new Http1Proxy(ctx, this.upstream);
     this.http2 = new Http2Proxy(ctx, this.upstream);
-    this.opaque = ctx.config.opaquePorts.has(pair.appPort);
+    this.opaque = isOpaquePort(ctx.config.opaquePorts, pair.appPort);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
   }
 

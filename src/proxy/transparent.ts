@@ -5,7 +5,7 @@ import type { OriginalDst } from '../native/original-dst.js';
 import { listeningPorts, waitForAppGone } from './app-gone.js';
 import type { ProxyContext, TrackedSocket } from './context.js';
 import { kHandle } from './context.js';
-import { detectProtocol, DETECT_TIMEOUT_MS, type Detected } from './detect.js';
+import { detectProtocol, DETECT_TIMEOUT_MS, isOpaquePort, type Detected } from './detect.js';
 import { Http1Proxy } from './http1.js';
 import { Http2Proxy } from './http2.js';
 import { pipeToApp } from './tcp.js';
@@ -21,12 +21,6 @@ import { Upstream } from './upstream.js';
  */
 export type OriginalDstFn = (socket: net.Socket) => OriginalDst;
 
-/**
- * Destination ports that are proxied as TCP without detection outbound: protocols in which the
- * server speaks first (SMTP, MySQL, PostgreSQL, Redis, …) would otherwise wait the detection timeout
- * for a first client byte that never comes. Linkerd's default opaque ports; --opaque-ports adds more.
- */
-export const SERVER_FIRST_PORTS: ReadonlySet<number> = new Set([25, 587, 3306, 4444, 5432, 6379, 9300, 11211]);
 
 interface Route {
   readonly upstream: Upstream;
@@ -186,7 +180,7 @@ export class TransparentInboundListener {
     (socket as TrackedSocket)[kHandle] = handle;
     const route = this.routes.acquire('127.0.0.1', port);
     socket.once('close', () => { handle.release(); this.routes.release('127.0.0.1', port, route); });
-    serve(this.ctx, socket, handle, 'inbound', route, this.ctx.config.opaquePorts.has(port));
+    serve(this.ctx, socket, handle, 'inbound', route, isOpaquePort(this.ctx.config.opaquePorts, port));
   }
 
   close(): void {
@@ -304,7 +298,7 @@ export class OutboundListener {
       handle.release();
       this.routes.release(dst.address, dst.port, route);
     });
-    const opaque = SERVER_FIRST_PORTS.has(dst.port) || this.main.config.opaquePorts.has(dst.port);
+    const opaque = isOpaquePort(this.main.config.opaquePorts, dst.port);
     serve(this.ctx, socket, handle, 'outbound', route, opaque);
   }
 

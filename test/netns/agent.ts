@@ -8,8 +8,11 @@
  *                         CALL_EVERY_MS set it also calls REMOTE_URL in a loop and prints one JSON
  *                         line per call on stdout: {t, ok, status?, err?}. TERM: stop and exit.
  *   get URL               one GET; prints {status, body} or {error} and exits 0
+ *   greeter PORT          TCP server that speaks first: a greeting line on every connection
+ *   first-line HOST PORT  connects, sends nothing, prints {line} (the server's first line) or {error}
  */
 import http from 'node:http';
+import net from 'node:net';
 
 const [role, ...args] = process.argv.slice(2);
 
@@ -77,6 +80,20 @@ if (role === 'server') {
     server.closeAllConnections();
     setTimeout(() => process.exit(0), 50);
   });
+} else if (role === 'greeter') {
+  // A server-speaks-first service (as MySQL): a greeting line at once, before the client says anything.
+  net.createServer((s) => { s.end('greeting from the server\n'); s.on('error', () => {}); })
+    .listen(Number(args[0]), '0.0.0.0', () => console.log('ready'));
+} else if (role === 'first-line') {
+  // Connects, sends nothing, prints the first line the server sent: {line} or {error}.
+  const s = net.connect({ host: args[0]!, port: Number(args[1]) });
+  let buf = '';
+  s.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    if (buf.includes('\n')) { console.log(JSON.stringify({ line: buf.split('\n')[0] })); s.destroy(); }
+  });
+  s.on('error', (e) => console.log(JSON.stringify({ error: e.message })));
+  s.setTimeout(10_000, () => { console.log(JSON.stringify({ error: 'timeout' })); s.destroy(); });
 } else if (role === 'get') {
   get(args[0]!).then((r) => console.log(JSON.stringify(r)), (err: Error) => console.log(JSON.stringify({ error: err.message })));
 } else {

@@ -135,6 +135,18 @@ test('transparent interception in a pod namespace: inbound, outbound, no loop', 
     assert.equal(r.status, 200, JSON.stringify(r));
   });
 
+  await t.test('a server-speaks-first service on a well-known port (MySQL\'s 3306) is piped as TCP at once, without detection', async () => {
+    const greeter = ns.spawn(p.pod, process.execPath, [AGENT, 'greeter', '3306']);
+    await waitFor('the greeter', () => (greeter.stdout().includes('ready') ? true : undefined));
+    const r = await ns.run(p.remote, process.execPath, [AGENT, 'first-line', p.podAddr, '3306']);
+    assert.deepEqual(JSON.parse(r.stdout), { line: 'greeting from the server' });
+    // Through the proxy, as opaque TCP from the start (detection would have labelled it "tcp").
+    const m = await agentGet(p.pod, 'http://127.0.0.1:4191/metrics');
+    const line = m.body!.split('\n').find((l) => l.startsWith('ebb_connections_total{') && l.includes('direction="inbound"') && l.includes('protocol="tcp-opaque"'));
+    assert.equal(line?.split(' ').at(-1), '1', m.body!.split('\n').filter((l) => l.startsWith('ebb_connections_total')).join('\n'));
+    greeter.child.kill('SIGKILL');
+  });
+
   await t.test('an outbound call to a closed port gets the proxy\'s error mapping: 502 upstream_refused', async () => {
     const before = await counts(p.pod, 'outbound');
     const r = await agentGet(p.remote, `http://${p.podAddr}:${APP_PORT}/fetch?url=${encodeURIComponent(`http://${p.remoteAddr}:81/`)}`);
