@@ -94,6 +94,12 @@ export const FINDINGS = {
     message: () => 'ebb-proxy is an init container without restartPolicy: Always: the pod never gets past it',
     fix: 'run `ebb uninject` then `ebb inject` to rewrite the sidecar',
   },
+  sidecar_mode_mismatch: {
+    message: (p) => p.actual === 'classic'
+      ? 'ebb-proxy is a classic sidecar but EBB_SIDECAR_MODE=native: it takes its TERM to mean the app has exited and closes outbound at once, so the app\'s own calls fail while it shuts down'
+      : 'ebb-proxy is a native sidecar but EBB_SIDECAR_MODE=classic: after its TERM it keeps outbound open until the (already exited) app\'s ports have refused for 2s, so the pod ends later than it needs to',
+    fix: 'set EBB_SIDECAR_MODE to where the proxy runs (or `ebb uninject` then `ebb inject`)',
+  },
   proxy_not_first: {
     message: () => 'classic mode: ebb-proxy is not the first container, so the app may start before the proxy is ready',
     fix: 'run `ebb uninject` then `ebb inject` to rewrite the sidecar',

@@ -142,6 +142,12 @@ export function sanityFindings(spec: JsonObject, annotations: JsonObject, curren
     out.push({ code: 'native_sidecar_misplaced', severity: 'error', params: {} });
   }
   if (proxy.where === 'containers' && proxy.index !== 0) out.push({ code: 'proxy_not_first', severity: 'warning', params: {} });
+  // EBB_SIDECAR_MODE tells the proxy whether its TERM means the app has exited; it must say where it runs.
+  const said = envValue(proxy.container, 'EBB_SIDECAR_MODE');
+  const actual = proxy.where === 'initContainers' ? 'native' : 'classic';
+  if ((said === 'native' || said === 'classic') && said !== actual) {
+    out.push({ code: 'sidecar_mode_mismatch', severity: actual === 'classic' ? 'error' : 'warning', params: { said, actual } });
+  }
   const v = annotations['ebb.io/proxy-version'];
   if (typeof v === 'string' && v !== currentVersion) {
     out.push({ code: 'proxy_version_mismatch', severity: 'info', params: { injected: v, current: currentVersion } });
