@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Http2Stream } from 'node:http2';
 import { DIR_INBOUND, PROTO_GRPC, PROTO_HTTP2 } from '../admin/metrics.js';
+import { installAsyncBindFix } from './async-bind-fix.js';
 import { classifyUpstreamError, isGrpc, respondHttp2Error } from './errors.js';
 import { isHopByHop } from './headers.js';
 import type { ProxyContext } from './context.js';
@@ -48,6 +49,7 @@ export class Http2Proxy {
   private upSession: ClientHttp2Session | null = null;
 
   constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
+    installAsyncBindFix(); // every upstream request() pays for a Node bug without it
     this.server = http2.createServer({ settings: SETTINGS });
     this.server.on('session', (s: ServerHttp2Session) => {
       this.sessions.add(s);
