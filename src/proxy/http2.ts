@@ -109,8 +109,7 @@ export class Http2Proxy {
       metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
         (performance.now() - start) / 1000);
     });
-    stream.on('error', () => {}); // reported through 'close' and rstCode
-    stream.on('trailers', (t: IncomingHttpHeaders) => { clientTrailers = t; });
+    stream.on('error', ignore); // reported through 'close' and rstCode
 
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     try {
@@ -130,12 +129,12 @@ export class Http2Proxy {
       u.once('response', () => clearTimeout(timer));
       u.once('close', () => clearTimeout(timer));
     }
-    u.on('wantTrailers', () => u.sendTrailers(clientTrailers ? forwardHeaders(clientTrailers) : {}));
     // Node ends a stream's readable side when it is reset, too; piping with `end` would turn a
     // reset into a clean END_STREAM on the other side. End only if it really ended cleanly.
     if (!endStream) {
-      stream.pipe(u, { end: false });
-      stream.once('end', () => { if (!stream.rstCode) u.end(); });
+      stream.on('trailers', (t: IncomingHttpHeaders) => { clientTrailers = t; });
+      u.on('wantTrailers', () => u.sendTrailers(clientTrailers ? forwardHeaders(clientTrailers) : {}));
+      forward(stream, u, () => { if (!stream.rstCode) u.end(); });
     }
 
     u.on('response', (h: IncomingHttpHeaders, f: number) => {
@@ -147,11 +146,10 @@ export class Http2Proxy {
         return;
       }
       stream.respond(out, RESPOND_WITH_BODY);
-      u.pipe(stream, { end: false });
-      u.once('end', () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
+      u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
+      stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
+      forward(u, stream, () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
     });
-    u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
-    stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
 
     u.on('error', (err: NodeJS.ErrnoException) => {
       if (stream.destroyed) return;
@@ -171,6 +169,26 @@ export class Http2Proxy {
       else resetStream(stream, code);
     });
   }
+}
+
+function ignore(): void {}
+
+/**
+ * Moves a stream's body to the other side with backpressure, without Readable.pipe's bookkeeping
+ * (pipe adds and later removes seven listeners on the two streams). `onEnd` runs when `src` ends,
+ * instead of ending `dst`: a reset ends a readable side too, and the caller tells the two apart.
+ * Nothing is written once `dst` is closed; the caller's 'close' handlers reset the other side.
+ */
+function forward(src: Http2Stream, dst: Http2Stream, onEnd: () => void): void {
+  const resume = (): void => { src.resume(); };
+  src.on('data', (chunk: Buffer) => {
+    if (dst.destroyed || dst.writableEnded) return;
+    if (!dst.write(chunk)) {
+      src.pause();
+      dst.once('drain', resume);
+    }
+  });
+  src.once('end', onEnd);
 }
 
 /**
