@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { echo, h2load, wrk, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { findTool, killAll, pinned, rssBytes, run, Sampler, sleep, start, stop, type Pinning } from './lib/procs.js';
 import { hottest } from './lib/profile.js';
-import { ratios, renderCells, renderRatios, RSS_IDLE_GOAL_MB, type Cell } from './lib/report.js';
+import { cpuUsPerRequest, ratios, renderCells, renderRatios, RSS_IDLE_GOAL_MB, type Cell } from './lib/report.js';
 import { APT_HINT, SCENARIOS, TARGETS, upstreamFor, type Ctx, type Scenario, type UpstreamPorts } from './lib/targets.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -256,6 +256,7 @@ async function measure(
     if (measured.window) measured.window.toUs = nowUs();
     if (running.proc && running.proc.child.exitCode !== null) throw new Error(`the proxy exited during the run: ${running.proc.output().slice(-300)}`);
     Object.assign(cell, r, { status: 'ok', rssLoadBytes: sampled?.rssPeak ?? null, cpuPercent: sampled?.cpuPercent ?? null, info: running.info });
+    cell.cpuUsPerRequest = cpuUsPerRequest(cell);
   } catch (err) {
     cell.note = (err as Error).message;
   } finally {

@@ -16,6 +16,8 @@ export interface Cell {
   rssIdleBytes?: number | null;
   rssLoadBytes?: number | null;
   cpuPercent?: number | null;
+  /** The proxy's CPU time per request in µs (req/s scenarios only). */
+  cpuUsPerRequest?: number | null;
   info?: Record<string, unknown>;
 }
 
@@ -81,21 +83,36 @@ function fmtRate(c: Cell): string {
   return c.unit === 'MB/s' ? `${c.rate.toFixed(0)} MB/s` : `${Math.round(c.rate).toLocaleString('en-US')} req/s`;
 }
 
+/**
+ * The proxy's CPU time per request (its CPU share ÷ its req/s): what a request costs the proxy,
+ * which moves less than req/s when other work on the machine takes CPU time away.
+ */
+export function cpuUsPerRequest(c: Cell): number | null {
+  if (c.unit !== 'req/s' || !c.rate || c.cpuPercent === null || c.cpuPercent === undefined) return null;
+  return (c.cpuPercent / 100) * 1e6 / c.rate;
+}
+
+function cpuPerRequest(c: Cell): string {
+  const us = cpuUsPerRequest(c);
+  return us === null ? '–' : `${us.toFixed(1)}µs`;
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
 export function renderCells(cells: Cell[]): string {
-  const rows = [['scenario', 'proxy', 'throughput', 'p50', 'p99', 'errors', 'RSS idle', 'RSS load', 'proxy CPU']];
+  const rows = [['scenario', 'proxy', 'throughput', 'p50', 'p99', 'errors', 'RSS idle', 'RSS load', 'proxy CPU', 'CPU/req']];
   for (const c of cells) {
     if (c.status !== 'ok') {
-      rows.push([c.scenario, c.target, c.status, '', '', '', '', '', '']);
+      rows.push([c.scenario, c.target, c.status, '', '', '', '', '', '', '']);
       continue;
     }
     rows.push([
       c.scenario, c.target, fmtRate(c), fmtLatency(c.p50Us), fmtLatency(c.p99Us), String(c.errors ?? 0),
       mb(c.rssIdleBytes), mb(c.rssLoadBytes), c.cpuPercent === null || c.cpuPercent === undefined ? '–' : `${c.cpuPercent.toFixed(0)}%`,
+      cpuPerRequest(c),
     ]);
   }
   return table(rows);
