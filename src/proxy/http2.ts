@@ -29,8 +29,10 @@ const CONNECTION_WINDOW = 8 << 20;
 // Options for request() and respond(), made once. Node copies them and then fills in what is
 // missing (endStream; the priority defaults: weight 16, no parent, not exclusive); an object that
 // already has every field costs Node noticeably less per stream. The values are Node's defaults,
-// so the frames on the wire are the same.
-const PRIORITY = { weight: 16, parent: 0, exclusive: false, silent: false } as const;
+// so the frames on the wire are the same. `weight` only before Node 24, which deprecates priority
+// signaling and warns when a request carries a weight (DEP0194).
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const PRIORITY = NODE_MAJOR < 24 ? { weight: 16, parent: 0, exclusive: false, silent: false } : { parent: 0, exclusive: false, silent: false };
 const REQUEST_NO_BODY: http2.ClientSessionRequestOptions = { endStream: true, waitForTrailers: false, ...PRIORITY };
 const REQUEST_WITH_BODY: http2.ClientSessionRequestOptions = { endStream: false, waitForTrailers: true, ...PRIORITY };
 const RESPOND_NO_BODY: http2.ServerStreamResponseOptions = { endStream: true, waitForTrailers: false };
