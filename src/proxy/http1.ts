@@ -81,10 +81,14 @@ export class Http1Proxy {
     for (const c of this.conns) if (c.active === 0 && !c.upgraded) c.socket.destroy();
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * The start every request shares: not processed after a closing response, counted, and refused
+   * at once (503) while draining. Returns what forwarding it needs, or null when it is dealt with.
+   */
+  private admit(req: IncomingMessage, res: ServerResponse): { state: ConnState; start: number; beforeHead: () => void } | null {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
-    if (this.afterClose(req, state)) return;
+    if (this.afterClose(req, state)) return null;
     const seq = ++state.received;
     drain.requestStarted();
     state.active++;
@@ -93,8 +97,15 @@ export class Http1Proxy {
     if (drain.phase !== 'running' && drain.phase !== 'waiting') {
       this.track(res, state, start, 503);
       refuse(res, beforeHead);
-      return;
+      return null;
     }
+    return { state, start, beforeHead };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const admitted = this.admit(req, res);
+    if (!admitted) return;
+    const { state, start, beforeHead } = admitted;
     const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
     const handler = new ForwardHandler(res, beforeHead);
     this.track(res, state, start, handler);
@@ -152,19 +163,9 @@ export class Http1Proxy {
    * its body, learns that it should not, and may retry elsewhere.
    */
   private onExpectContinue(req: IncomingMessage, res: ServerResponse): void {
-    const drain = this.ctx.drain;
-    const state = (req.socket as H1Socket)[kConn]!;
-    if (this.afterClose(req, state)) return;
-    const seq = ++state.received;
-    drain.requestStarted();
-    state.active++;
-    const start = performance.now();
-    const beforeHead = (): void => this.beforeHead(res, state, seq);
-    if (drain.phase !== 'running' && drain.phase !== 'waiting') {
-      this.track(res, state, start, 503);
-      refuse(res, beforeHead);
-      return;
-    }
+    const admitted = this.admit(req, res);
+    if (!admitted) return;
+    const { state, start, beforeHead } = admitted;
     const result = {
       status: 0,
       done: (r: ServerResponse): number => {
