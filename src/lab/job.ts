@@ -20,9 +20,8 @@ import { createInterface } from 'node:readline';
 import { injectObject, resolveInjectConfig } from '../inject/index.js';
 import type { JobPodPlan } from './job-pod-main.js';
 import { PodNetwork } from './netns.js';
-import { runInitContainer } from './pod.js';
+import { EBB_BIN, freePort, runInitContainer } from './pod.js';
 
-const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
 const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
 const JOB_POD = fileURLToPath(new URL('./job-pod-main.js', import.meta.url));
 
@@ -70,14 +69,6 @@ let unshareWorks: boolean | undefined;
 export function canMakePidNamespace(): boolean {
   unshareWorks ??= process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { timeout: 10_000 }).status === 0;
   return unshareWorks;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** The Job as a user would write it; the lab's app stands in for the work. */
