@@ -378,7 +378,8 @@ function isInitContainer(spec: Record<string, unknown>): boolean {
   return spec.name === 'ebb-init' || (/(^|\/)ebb(-init)?[:@]/.test(String(spec.image ?? '')) && args[0] === 'init');
 }
 
-function envOf(c: Pick<PodContainer, 'spec'>): Record<string, string> {
+/** A container's env as name → value (entries with a literal value; valueFrom is not resolved). */
+export function envOf(c: Pick<PodContainer, 'spec'>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of Array.isArray(c.spec.env) ? c.spec.env : []) {
     const r = e as { name?: unknown; value?: unknown };

@@ -5,9 +5,9 @@
  * the run's hard deadline (everything is killed when it passes).
  */
 import { EbbError } from '../errors.js';
-import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent } from './kubelet.js';
+import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { LoadGenerator, planClients } from './load.js';
-import { LabPod } from './pod.js';
+import { envOf, LabPod } from './pod.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
 import { summarize, summarizeOutbound, type ScenarioRun } from './report.js';
@@ -56,7 +56,7 @@ export async function runManifest(name: string, description: string, manifest: R
   const model = podModelFromSpec(podSpec);
   if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
   const notes: string[] = [];
-  const proxyTransparent = model.containers.some((c) => envValue(c.spec, 'EBB_TRANSPARENT') === 'true');
+  const proxyTransparent = model.containers.some((c) => envOf(c).EBB_TRANSPARENT === 'true');
   if (proxyTransparent && !settings.transparent) notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
   for (const c of model.containers) {
     if (c.preStop?.kind === 'exec') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
@@ -136,7 +136,7 @@ export async function runManifest(name: string, description: string, manifest: R
     rps: settings.rps, propagationDelaySeconds: settings.propagationDelay, fixedWaitSeconds: settings.fixedWait,
     clients: planClients(settings.rps, settings.propagationDelay, settings.clients).length, latency: settings.latency,
     graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
-    containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: envSummary(c.spec) })),
+    containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: ebbEnv(c) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
   });
   let outboundCalls: ScenarioRun['outboundCalls'];
@@ -151,17 +151,8 @@ export async function runManifest(name: string, description: string, manifest: R
   return { result, records: load?.records ?? [], events, description, notes, ...(outboundCalls ? { outboundCalls } : {}) };
 }
 
-function envValue(spec: Record<string, unknown>, name: string): string | undefined {
-  const e = (Array.isArray(spec.env) ? spec.env as Array<{ name?: string; value?: unknown }> : []).find((x) => x.name === name);
-  return e?.value === undefined ? undefined : String(e.value);
-}
-
-function envSummary(spec: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of Array.isArray(spec.env) ? spec.env as Array<{ name?: string; value?: unknown }> : []) {
-    if (e.name?.startsWith('EBB_') && e.value !== undefined) out[e.name] = String(e.value);
-  }
-  return out;
+function ebbEnv(c: Pick<PodContainer, 'spec'>): Record<string, string> {
+  return Object.fromEntries(Object.entries(envOf(c)).filter(([k]) => k.startsWith('EBB_')));
 }
 
 function omit(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
