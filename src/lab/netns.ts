@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { EbbError } from '../errors.js';
+import { atLabExit } from './at-exit.js';
 import { ADDON_PATH } from '../native/original-dst.js';
 
 const TOOLS = ['ip', 'iptables-restore', 'iptables-save', 'nsenter'] as const;
@@ -46,18 +47,7 @@ function run(cmd: string, args: string[]): void {
 }
 
 const live = new Set<PodNetwork>();
-let hooksInstalled = false;
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.once('exit', () => { for (const n of live) n.destroy(); });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      for (const n of live) n.destroy();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  }
-}
+const destroyAll = (): void => { for (const n of live) n.destroy(); };
 
 /** /30 networks already on an interface of this namespace, so a new one never overlaps them. */
 function usedSubnets(): Set<string> {
@@ -86,7 +76,7 @@ export class PodNetwork {
 
   /** Creates the namespace `ebblab-<pod>-<id>`, its loopback and eth0, and the node side of the pair. */
   static create(pod: string): PodNetwork {
-    installHooks();
+    atLabExit(destroyAll);
     const id = randomBytes(3).toString('hex');
     const used = usedSubnets();
     let base: string | undefined;

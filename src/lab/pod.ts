@@ -14,6 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { EbbError } from '../errors.js';
+import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
 import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
 import type { PodNetwork } from './netns.js';
@@ -55,17 +56,11 @@ interface Running {
 
 /** Every process any pod started, so an interrupted lab never leaves one behind. */
 const allChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
+const killAll = (): void => { for (const c of allChildren) killGroup(c, 'SIGKILL'); };
 function track(child: ChildProcess): void {
   allChildren.add(child);
   child.once('exit', () => allChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => { for (const c of allChildren) killGroup(c, 'SIGKILL'); });
-    // Ctrl-C (or a TERM) would end the lab without 'exit' handlers: exit instead, so they run.
-    process.once('SIGINT', () => process.exit(130));
-    process.once('SIGTERM', () => process.exit(143));
-  }
+  atLabExit(killAll);
 }
 
 function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
