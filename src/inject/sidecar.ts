@@ -114,11 +114,6 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number): ProxyTi
   return { autoWait, autoMaxSeconds: max, drainSeconds };
 }
 
-/** The proxy's drain deadline: set below what the grace period leaves after the wait, so the proxy exits on its own before SIGKILL. */
-export function drainTimeoutFor(config: InjectConfig, graceSeconds: number): number | null {
-  return proxyTiming(config, graceSeconds).drainSeconds;
-}
-
 export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): JsonObject {
   const admin = config.adminPort;
   const env: Json[] = [];
