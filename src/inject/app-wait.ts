@@ -6,20 +6,22 @@
  * (EBB_WAIT_BEFORE_EXIT), the classic-mode counterpart.
  */
 import { MIN_DRAIN_SECONDS, PROXY_CONTAINER, proxyTiming } from './sidecar.js';
-import { AUTO_DEFAULTS } from '../drain/waiting.js';
+import { AUTO_DEFAULTS, parseWaitBeforeExit } from '../drain/waiting.js';
 import { isObject, pointer, type Json, type JsonObject } from './workloads.js';
 import type { PatchBuilder, Path } from './patch.js';
 import type { InjectConfig } from './types.js';
 
 export type AppWait = 'none' | 'auto';
 
-/** The proxy's auto wait spec, or a problem. */
+/**
+ * The proxy's auto wait spec, or a problem. Read by the proxy's own parser, so inject never writes
+ * an EBB_WAIT_BEFORE_EXIT the proxy would refuse at start (it did for a QUIET of 0).
+ */
 export function parseAutoWait(raw: string): { ok: true; value: string } | { ok: false; problem: string } {
   const t = raw.trim();
-  if (t === 'auto') return { ok: true, value: t };
-  const m = /^auto:([0-9.]+):([0-9.]+):([0-9.]+)$/.exec(t);
-  if (m && [m[1], m[2], m[3]].every((x) => Number.isFinite(Number(x))) && Number(m[1]) <= Number(m[3])) return { ok: true, value: t };
-  return { ok: false, problem: 'must be auto or auto:MIN:QUIET:MAX (seconds, MIN <= MAX); use --wait-before-exit-seconds for a fixed wait' };
+  const r = parseWaitBeforeExit(t);
+  if (r.ok && r.value.mode === 'auto') return { ok: true, value: t };
+  return { ok: false, problem: 'must be auto or auto:MIN:QUIET:MAX (seconds, MIN <= MAX, QUIET > 0); use --wait-before-exit-seconds for a fixed wait' };
 }
 
 /**

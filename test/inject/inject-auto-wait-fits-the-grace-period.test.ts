@@ -123,3 +123,16 @@ test('native mode: the auto wait and the drain are not changed', () => {
   assert.equal(env.get('EBB_WAIT_BEFORE_EXIT'), 'auto');
   assert.equal(env.has('EBB_DRAIN_TIMEOUT'), false);
 });
+
+test('inject accepts exactly the auto waits the proxy accepts: a QUIET of 0 (the proxy refuses it at start) is a problem', async () => {
+  const { runEbb } = await import('../helpers.js');
+  for (const spec of ['auto:1:0:5', 'auto:3:2:1', 'auto:x:2:5']) {
+    const r = resolveInjectConfig({ 'wait-before-exit': spec });
+    assert.equal(r.problems.length, 1, `${spec}: ${JSON.stringify(r.problems)}`);
+    assert.equal(r.problems[0]!.flag, 'wait-before-exit');
+    // The same value given to the proxy is a config error (exit 64) before anything is bound.
+    const proxy = await runEbb(['proxy', '--app-port', '1', '--inbound-port', '0', '--admin-port', '0', '--wait-before-exit', spec]);
+    assert.equal(proxy.code, 64, `${spec}: ${proxy.stderr}`);
+  }
+  for (const spec of ['auto', 'auto:0:1:0', 'auto:1:0.5:24']) assert.deepEqual(resolveInjectConfig({ 'wait-before-exit': spec }).problems, [], spec);
+});
