@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UsageError } from '../errors.js';
+import { parseAutoWait } from '../inject/app-wait.js';
 import { podSpecOf } from '../lab/kubelet.js';
 import { renderHtml, renderReport, type ScenarioRun } from '../lab/report.js';
 import { runManifest, runScenarioByName, type Progress } from '../lab/run.js';
@@ -105,7 +106,7 @@ function parseSettings(f: LabFlags): LabSettings {
     timeLimit: num('time-limit', f.timeLimit, d.timeLimit, { positive: true }),
     transparent: Boolean(f.transparent),
   };
-  if (!/^auto(:[0-9.]+:[0-9.]+:[0-9.]+)?$/.test(s.autoWait)) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
+  if (!parseAutoWait(s.autoWait).ok) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
   if (s.rps > 5000) problems.push(`--rps ${s.rps} is more than this lab can send faithfully (max 5000)`);
   if (problems.length) throw new UsageError(`lab: invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return s;
