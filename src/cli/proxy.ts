@@ -21,12 +21,10 @@ export function register(program: Command): void {
   cmd.action(async (flags: RawFlags) => {
     const config = loadProxyConfig(flags, process.env);
     const log = createLogger(config.logLevel, config.logFormat, 'ebb-proxy');
-    // Signal handlers go in before anything is bound: a TERM that arrives while the listeners are
-    // still starting (a pod deleted right after it started) must start a graceful shutdown once
-    // they are up, not kill the process with the default action.
-    // One handler for the process's life. Swapping handlers once the proxy was up lost a TERM
-    // sent right after the listening line (a test, a quick pod delete): pending on the removed
-    // handler it was dropped, or, with no listener for an instant, it killed the process.
+    // One signal handler, installed before anything is bound and kept for the process's life: a
+    // TERM while the listeners are still starting (a pod deleted right after it started) starts a
+    // graceful shutdown once they are up instead of killing the process; swapping handlers after
+    // start-up lost a TERM sent right after the listening line.
     const signals = ['SIGTERM', 'SIGINT'] as const;
     let early: NodeJS.Signals | null = null;
     let running: Awaited<ReturnType<typeof startProxy>> | null = null;
