@@ -6,8 +6,8 @@ import type { Logger } from '../log.js';
 
 /**
  * The admin server: probes, metrics, state and the opt-in shutdown endpoint. It is not part of
- * the drain: it keeps answering until the process exits, so the kubelet sees /live 200 and
- * /ready 503 for the whole shutdown.
+ * the drain: it keeps answering until the process exits, so the kubelet sees /live 200 for the
+ * whole shutdown, and /ready 200 while waiting, 503 from draining on.
  *
  * Other parts add routes with `route(method, path, handler)` (e.g. GET /wait-quiet).
  */
@@ -37,8 +37,18 @@ export class AdminServer {
     this.server = http.createServer((req, res) => this.handle(req, res));
     const { drain, metrics } = opts;
     this.route('GET', '/live', (_req, res) => text(res, 200, 'live\n'));
+    // /ready is the pod's `serving` condition once it terminates. A terminating endpoint is
+    // ready=false whatever the probe says, but since KEP-1669 (ProxyTerminatingEndpoints, GA in
+    // 1.28) kube-proxy sends traffic to terminating endpoints that are still serving when a
+    // Service has no ready endpoint left (the last replica, a scale to zero,
+    // externalTrafficPolicy: Local on a node with only this pod). Failing readiness while the
+    // proxy still serves (waiting) would only withdraw the pod from that fallback, so it fails
+    // from draining on, when the listeners stop accepting.
     this.route('GET', '/ready', (_req, res) => {
+      // For `ebb await`: a proxy that is terminating is no place to start a Job's work.
+      res.setHeader('ebb-phase', drain.phase);
       if (drain.phase === 'running') text(res, 200, 'ready\n');
+      else if (drain.phase === 'waiting') text(res, 200, 'ready: terminating, still serving (waiting)\n');
       else text(res, 503, `not ready: shutting down (${drain.phase})\n`);
     });
     this.route('GET', '/metrics', async (_req, res) => {

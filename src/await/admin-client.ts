@@ -6,7 +6,7 @@ import { request } from 'node:http';
  * holds the process open after the child has exited.
  */
 
-export interface AdminAnswer { status: number; body: string }
+export interface AdminAnswer { status: number; body: string; /** The proxy's shutdown phase (its `ebb-phase` header), if it sent one. */ phase?: string }
 
 /** One HTTP exchange with a hard per-try timeout; rejects with a short, human-readable reason. */
 export function adminCall(method: 'GET' | 'POST', host: string, port: number, path: string, timeoutMs: number): Promise<AdminAnswer> {
@@ -15,7 +15,11 @@ export function adminCall(method: 'GET' | 'POST', host: string, port: number, pa
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { if (body.length < 4096) body += d; });
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body }); });
+      res.on('end', () => {
+        clearTimeout(timer);
+        const phase = res.headers['ebb-phase'];
+        resolve({ status: res.statusCode ?? 0, body, ...(typeof phase === 'string' ? { phase } : {}) });
+      });
       res.on('error', (err) => { clearTimeout(timer); reject(err); });
     });
     // A whole-exchange deadline rather than a socket idle timeout: a proxy that accepts and
@@ -64,8 +68,11 @@ export async function waitForReady(o: WaitOptions): Promise<WaitResult> {
     const budget = Math.max(50, Math.min(perTry, deadline - Date.now()));
     try {
       const a = await adminCall('GET', o.host, o.port, '/ready', budget);
-      if (a.status === 200) return { ready: true, tries };
-      last = `HTTP ${a.status}${a.body.trim() ? ` ${JSON.stringify(a.body.trim().slice(0, 200))}` : ''}`;
+      // /ready stays 200 while a terminating proxy still serves (its `waiting` phase, for
+      // kube-proxy's serving fallback); a command must not start then.
+      if (a.status === 200 && (a.phase === undefined || a.phase === 'running')) return { ready: true, tries };
+      if (a.status === 200) last = `HTTP 200 but the proxy is shutting down (${a.phase})`;
+      else last = `HTTP ${a.status}${a.body.trim() ? ` ${JSON.stringify(a.body.trim().slice(0, 200))}` : ''}`;
     } catch (err) {
       last = describeError(err);
     }

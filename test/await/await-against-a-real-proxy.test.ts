@@ -32,17 +32,17 @@ test('real proxy: ebb await waits for a proxy that starts later, then runs the c
   assert.equal(await code, 0);
 });
 
-test('real proxy: ebb await exits 69 while the proxy answers /ready 503 (shutting down)', async () => {
+test('real proxy: ebb await exits 69 while the proxy is shutting down (/ready 200 while waiting)', async () => {
   const p = await proxy(['--wait-before-exit', '600', '--drain-timeout', '600']);
   // The proxy installs its signal handlers just after the listening line; once its admin server
   // has answered, they are in place.
   assert.equal((await request(p.admin, { path: '/ready' })).status, 200);
   p.signal('SIGTERM');
   await p.waitForLog((l) => l.msg === 'shutdown started', 'shutdown started');
-  assert.equal((await request(p.admin, { path: '/ready' })).status, 503);
+  assert.equal((await request(p.admin, { path: '/ready' })).status, 200, 'waiting: still serving');
   const r = await runEbb(['await', '--port', String(p.admin), '--timeout', '2s', '--', process.execPath, '-e', 'console.log("command ran")']);
   assert.equal(r.code, 69);
-  assert.match(r.stderr, /last answer: HTTP 503/);
+  assert.match(r.stderr, /last answer: HTTP 200 but the proxy is shutting down \(waiting\)/);
   assert.doesNotMatch(r.stdout, /command ran/);
 });
 
