@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EBB_BIN, runEbb, type RunResult } from '../helpers.js';
-import { corpusDir, REPO } from './corpus.js';
+import { BUNDLED, REPO } from './corpus.js';
 
 const FIX = join(REPO, 'test/fixtures/inject');
 const tmp = mkdtempSync(join(tmpdir(), 'ebb-inject-cli-'));
@@ -50,10 +50,10 @@ test('a refusal writes nothing, explains in one line and exits 1', async () => {
 });
 
 test('a YAML error names file, line and column, exit 1', async () => {
-  const bad = join(corpusDir(), 'linkerd2-inject-inputs/inject_gettest_deployment.bad.input.yml');
+  const bad = join(BUNDLED, 'malformed.bad.yaml');
   const r = await runEbb(['inject', bad]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /inject_gettest_deployment\.bad\.input\.yml:\d+:\d+: invalid YAML/);
+  assert.match(r.stderr, /malformed\.bad\.yaml:\d+:\d+: invalid YAML/);
   assert.equal(r.stdout, '');
 });
 

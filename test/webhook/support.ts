@@ -24,14 +24,19 @@ import { CachedNamespaceReader, kubeNamespaceFetcher, loadKubeConfig } from '../
 
 /** The repository root (tests run from dist/test/…). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+/** Pods in the shapes the API server sends (test/fixtures/manifests/webhook, shipped with the repository). */
+export const BUNDLED_WEBHOOK = join(REPO_ROOT, 'test/fixtures/manifests/webhook');
+/** Other manifests shipped with the repository (Linkerd-injected, foreign annotations, …). */
+export const BUNDLED_MANIFESTS = join(REPO_ROOT, 'test/fixtures/manifests');
 /**
- * The shared corpus lives beside the repository: ../shared from a clone (CI) or from /work/main;
- * a worktree under /work/wt/<name> finds it one level further up.
+ * The shared corpus's webhook pods, where the shared corpus is beside the clone (an extra: a clone on
+ * its own has none); undefined otherwise.
  */
-export const CORPUS_WEBHOOK = [
+export const SHARED_CORPUS_WEBHOOK = [
   resolve(REPO_ROOT, '../shared/corpus/linkerd2-inject-inputs/webhook'),
   resolve(REPO_ROOT, '../../shared/corpus/linkerd2-inject-inputs/webhook'),
-].find((p) => existsSync(p)) ?? resolve(REPO_ROOT, '../shared/corpus/linkerd2-inject-inputs/webhook');
+  resolve(REPO_ROOT, '../../../shared/corpus/linkerd2-inject-inputs/webhook'),
+].find((p) => existsSync(p));
 export const FIXTURES = join(REPO_ROOT, 'test/fixtures/webhook');
 export const SERVICE_NAME = 'ebb-injector.ebb-system.svc';
 

@@ -13,7 +13,7 @@ import { createInjectorHandler } from '../../src/webhook/injector.js';
 import { CachedNamespaceReader, kubeNamespaceFetcher, loadKubeConfig } from '../../src/webhook/namespaces.js';
 import type { AdmissionReview } from '../../src/webhook/review.js';
 import {
-  CORPUS_WEBHOOK, FIXTURES, decodePatch, podCreateReview, postReview, readYaml, startFakeApiServer,
+  BUNDLED_WEBHOOK, SHARED_CORPUS_WEBHOOK, FIXTURES, decodePatch, podCreateReview, postReview, readYaml, startFakeApiServer,
   tempDir, writeCertificates,
 } from './support.js';
 
@@ -77,9 +77,18 @@ test('a ReplicaSet pod CREATE in an enabled namespace gets the same proxy as inj
   assert.ok(api.requests.includes('GET /api/v1/namespaces/shop'), 'namespace read through the API');
 });
 
+for (const file of ['pod-plain.yaml', 'pod-empty-annotations.yaml', 'pod-with-own-native-sidecar.yaml']) {
+  test(`bundled webhook/${file}: the webhook's patch equals inject() for the same pod`, async () => {
+    const [pod] = readYaml(join(BUNDLED_WEBHOOK, file)) as Record<string, unknown>[];
+    await admitAndCompare(podCreateReview(pod!));
+  });
+}
+
+// An extra where the shared corpus is beside the clone (manifests written by others).
 for (const file of ['pod-inject-empty.yaml', 'pod-inject-enabled.yaml', 'pod-nativesidecar-inject-enabled.yaml']) {
-  test(`corpus ${file}: the webhook's patch equals inject() for the same pod`, async () => {
-    const [pod] = readYaml(join(CORPUS_WEBHOOK, file)) as Record<string, unknown>[];
+  const skip = SHARED_CORPUS_WEBHOOK === undefined ? 'extra not run: no shared corpus beside the clone; the bundled webhook pods ran' : false;
+  test(`shared corpus webhook/${file}: the webhook's patch equals inject() for the same pod (extra)`, { skip }, async () => {
+    const [pod] = readYaml(join(SHARED_CORPUS_WEBHOOK!, file)) as Record<string, unknown>[];
     await admitAndCompare(podCreateReview(pod!));
   });
 }
@@ -119,7 +128,7 @@ test('namespace config.ebb.io/ settings apply, and the pod\'s own override them'
 
 test('the webhook\'s patched pod equals what the `ebb inject` CLI prints for the same pod (only injected-by differs)', async () => {
   const review = JSON.parse(readFileSync(join(FIXTURES, 'pod-create-from-replicaset.review.json'), 'utf8')) as AdmissionReview;
-  const reviews = [review, ...['pod-inject-empty.yaml', 'pod-nativesidecar-inject-enabled.yaml'].map((f) => podCreateReview((readYaml(join(CORPUS_WEBHOOK, f)) as Record<string, unknown>[])[0]!))];
+  const reviews = [review, ...['pod-plain.yaml', 'pod-with-own-native-sidecar.yaml'].map((f) => podCreateReview((readYaml(join(BUNDLED_WEBHOOK, f)) as Record<string, unknown>[])[0]!))];
   for (const rv of reviews) {
     const r = await postReview(server.port, ca, rv);
     const fromWebhook = fjp.applyPatch(fjp.deepClone(rv.request!.object), decodePatch(r.json!.response!.patch)).newDocument as { metadata: { annotations: Record<string, string> } };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { injectObject } from '../../src/inject/index.js';
 import type { AdmissionReview } from '../../src/webhook/review.js';
-import { CORPUS_WEBHOOK, podCreateReview, postReview, readYaml, startInjector } from './support.js';
+import { BUNDLED_MANIFESTS, podCreateReview, postReview, readYaml, startInjector } from './support.js';
 
 let inj: Awaited<ReturnType<typeof startInjector>>;
 
@@ -51,8 +51,8 @@ test('hostNetwork pods are admitted unchanged with a host_network warning', asyn
   assertSkipped(await admit(podCreateReview(app({ hostNetwork: true }), { namespace: 'on' })), 'host_network');
 });
 
-test('a pod with another mesh\'s sidecar (corpus: linkerd-proxy) is admitted unchanged with a warning', async () => {
-  const [deployment] = readYaml(join(CORPUS_WEBHOOK, 'deployment-with-injected-proxy.yaml')) as { spec: { template: Record<string, unknown> } }[];
+test('a pod with another mesh\'s sidecar (a Linkerd-injected Deployment\'s pod) is admitted unchanged with a warning', async () => {
+  const [deployment] = readYaml(join(BUNDLED_MANIFESTS, 'linkerd-injected-deployment.yaml')) as { spec: { template: Record<string, unknown> } }[];
   assertSkipped(await admit(podCreateReview(deployment!.spec.template, { namespace: 'on' })), 'other_mesh');
 });
 
@@ -75,15 +75,15 @@ test('an ebb.io/inject value other than enabled/disabled is ignored with a warni
   assert.match(r.warnings[0]!, /^ebb: invalid_value: ebb\.io\/inject: "yes" on the pod/);
 });
 
-test('a foreign linkerd.io/inject: disabled (corpus) means nothing to ebb: the pod is injected in an enabled namespace', async () => {
-  const [deployment] = readYaml(join(CORPUS_WEBHOOK, 'deployment-inject-disabled.yaml')) as { spec: { template: Record<string, unknown> } }[];
+test('a foreign linkerd.io/inject: disabled means nothing to ebb: the pod is injected in an enabled namespace', async () => {
+  const [deployment] = readYaml(join(BUNDLED_MANIFESTS, 'foreign-inject-disabled.yaml')) as { spec: { template: Record<string, unknown> } }[];
   const r = await admit(podCreateReview(deployment!.spec.template, { namespace: 'on' }));
   assert.equal(r.allowed, true);
   assert.ok(r.patch, 'patched');
 });
 
 test('an unknown kind in the review (a Deployment) is allowed unchanged', async () => {
-  const [deployment] = readYaml(join(CORPUS_WEBHOOK, 'deployment-with-injected-proxy.yaml')) as Record<string, unknown>[];
+  const [deployment] = readYaml(join(BUNDLED_MANIFESTS, 'linkerd-injected-deployment.yaml')) as Record<string, unknown>[];
   const review = podCreateReview({}, { namespace: 'on' });
   review.request!.kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
   review.request!.resource = { group: 'apps', version: 'v1', resource: 'deployments' };
