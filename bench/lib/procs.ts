@@ -40,8 +40,8 @@ export interface Proc {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function start(cmd: string, args: string[], opts: { cwd?: string; onLine?: (line: string) => void } = {}): Proc {
-  const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Proc {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ? { ...process.env, ...opts.env } : undefined, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let partial = '';

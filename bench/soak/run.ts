@@ -1,0 +1,69 @@
+// `npm run soak` entry point: parses options (every bad one reported at once, exit 64), makes sure
+// every child process is gone at exit and on Ctrl-C, and runs the soak. See docs/soak.md.
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { killAll } from '../lib/procs.js';
+import { soak } from './soak.js';
+import { DEFAULT_EBB_BIN } from './stack.js';
+
+const USAGE = `usage: npm run soak -- [options]
+  --minutes M           how long the load runs before the TERM (default 10; fractions allowed)
+  --rate R              well-behaved requests per second, all kinds together (default 40)
+  --careless-rate R     careless clients started per second (default 2)
+  --wait-before-exit S  the proxy's --wait-before-exit (default 2)
+  --drain-timeout S     the proxy's --drain-timeout (default 30, the proxy's own default)
+  --out FILE            results file (default soak-results.json)
+  --ebb-bin PATH        the bin/ebb.js to run (default this checkout's; also EBB_SOAK_BIN)
+  --quiet               no progress lines`;
+
+const OPTIONS = {
+  minutes: { type: 'string', default: '10' },
+  rate: { type: 'string', default: '40' },
+  'careless-rate': { type: 'string', default: '2' },
+  'wait-before-exit': { type: 'string', default: '2' },
+  'drain-timeout': { type: 'string', default: '30' },
+  out: { type: 'string', default: 'soak-results.json' },
+  'ebb-bin': { type: 'string', default: DEFAULT_EBB_BIN },
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function options() {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(64);
+  }
+  const v = parsed.values;
+  if (v.help) { console.log(USAGE); process.exit(0); }
+  const problems: string[] = [];
+  const num = (name: string, s: string, min: number, max: number): number => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max) problems.push(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(s)}`);
+    return n;
+  };
+  const o = {
+    minutes: num('minutes', v.minutes, 0.01, 24 * 60),
+    rate: num('rate', v.rate, 1, 2000),
+    carelessRate: num('careless-rate', v['careless-rate'], 0, 100),
+    waitBeforeExit: num('wait-before-exit', v['wait-before-exit'], 0.2, 60),
+    drainTimeout: num('drain-timeout', v['drain-timeout'], 1, 600),
+    out: v.out,
+    bin: v['ebb-bin'],
+    progressS: v.quiet ? 0 : 30,
+  };
+  if (!existsSync(o.bin)) problems.push(`--ebb-bin: ${o.bin} does not exist (run npm run build, or point it at a bin/ebb.js)`);
+  if (problems.length) { console.error(problems.join('\n') + '\n\n' + USAGE); process.exit(64); }
+  return o;
+}
+
+const o = options();
+process.on('exit', killAll);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+soak(o).then(
+  (r) => process.exit(r.ok ? 0 : 1),
+  (err: unknown) => { console.error(`soak failed: ${(err as Error).stack ?? String(err)}`); process.exit(2); },
+);
