@@ -14,8 +14,13 @@ export function waitQuietDefaults(spec: WaitSpec): { minSeconds: number; quietSe
  * be an httpGet to it: the kubelet sends the app TERM only after traffic to the pod has stopped.
  * Defaults: the proxy's auto MIN/QUIET/MAX, or 2/2/25.
  */
-export function registerWaitQuiet(admin: AdminServer, drain: Drain, spec: WaitSpec): void {
+export function registerWaitQuiet(admin: AdminServer, drain: Drain, spec: WaitSpec, transparent: boolean): void {
   const defaults = waitQuietDefaults(spec);
+  // What "quiet" is measured on. Without ebb init's rules a Service that targets the app's own port
+  // reaches the app past the proxy, and that traffic never counts: the answer says so.
+  const sees = transparent
+    ? { sees: 'all inbound TCP to the pod (transparent)' }
+    : { sees: 'only traffic sent to the proxy\'s inbound ports', caveat: 'not transparent: connections straight to the app\'s own port bypass the proxy and are not seen; quiet here does not mean the app is idle unless every Service targets an ebb-in-<port> port' };
   admin.route('GET', '/wait-quiet', async (req, res, url) => {
     const problems: string[] = [];
     const param = (name: string, fallback: number, positive = false): number => {
@@ -41,8 +46,8 @@ export function registerWaitQuiet(admin: AdminServer, drain: Drain, spec: WaitSp
     const waitedSeconds = round((performance.now() - started) / 1000);
     const q = drain.activity.quietMs();
     const quietSeconds = Number.isFinite(q) ? round(q / 1000) : null;
-    if (r === 'quiet') json(res, 200, { quiet: true, waitedSeconds, quietSeconds, phase: drain.phase });
-    else json(res, 200, { quiet: false, waitedSeconds, quietSeconds, phase: drain.phase, note: `max ${max}s reached before inbound traffic was quiet for ${quiet}s` });
+    if (r === 'quiet') json(res, 200, { quiet: true, waitedSeconds, quietSeconds, phase: drain.phase, ...sees });
+    else json(res, 200, { quiet: false, waitedSeconds, quietSeconds, phase: drain.phase, note: `max ${max}s reached before inbound traffic was quiet for ${quiet}s`, ...sees });
   });
 }
 

@@ -53,7 +53,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     state: () => ({ ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds }),
   });
 
-  registerWaitQuiet(admin, drain, config.waitBeforeExit);
+  registerWaitQuiet(admin, drain, config.waitBeforeExit, config.transparent);
 
   const bind = async (what: string, port: number, host: string, fn: () => Promise<number>): Promise<number> => {
     try {

@@ -62,6 +62,9 @@ test('GET /wait-quiet answers only after inbound traffic stops, and changes no s
   const r = await waiting;
   assert.equal(r.status, 200);
   assert.equal(r.body.quiet, true);
+  // Not transparent: the answer says that only traffic through the proxy's ports was watched.
+  assert.match(String(r.body.sees), /only traffic sent to the proxy's inbound ports/);
+  assert.match(String(r.body.caveat), /bypass the proxy/);
   assert.ok(answeredAt > t.lastOkAt(), 'answered after the last request');
   const s = await state(p.admin);
   assert.equal(s.phase, 'running');
