@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { check } from '../inject/index.js';
+import { check, injectObject } from '../inject/index.js';
+import { withServiceFindings } from '../inject/services.js';
 import { findingFix, findingSentence, passSentence, reasonSentence, resourceLabel } from '../inject/messages.js';
 import { checkFindingLines } from '../inject/render.js';
 import { timelineLines } from '../inject/timeline.js';
@@ -23,7 +24,10 @@ function header(r: ResourceReport): string {
 
 function textReport(r: ResourceReport, verbose: boolean): string[] {
   const lines = [header(r)];
-  if (!r.timing) return lines;
+  if (!r.timing) {
+    for (const f of r.findings) lines.push(...checkFindingLines(f));
+    return lines;
+  }
   for (const f of r.findings) lines.push(...checkFindingLines(f));
   if (!r.findings.some((f) => f.severity !== 'info')) lines.push('  √ every timing rule holds');
   if (verbose) for (const p of r.passes) lines.push(`  √ ${passSentence(p)}`);
@@ -67,11 +71,17 @@ export function register(program: Command): void {
 /** The whole of `ebb check` after parsing. */
 export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opts: { json: boolean; verbose: boolean }): { stdout: string; exitCode: number } {
   const results: { file: string; report: ResourceReport }[] = [];
+  const items: unknown[] = [];
   for (const d of docs) {
     if (d.value === null) continue;
-    const items = isList(d.value) ? d.value.items : [d.value];
-    for (const item of items) results.push({ file: d.source.name, report: check(item, config) });
+    for (const item of isList(d.value) ? d.value.items : [d.value]) {
+      items.push(item);
+      results.push({ file: d.source.name, report: check(item, config) });
+    }
   }
+  // Services judged against the workloads as they run: as written when injected, else as inject would write them.
+  const effective = items.map((item, i) => (results[i]!.report.reason === 'not_injected' ? injectObject(item, config).object : item));
+  withServiceFindings(results.map((r) => r.report), effective).forEach((report, i) => { results[i] = { ...results[i]!, report }; });
   const errors = results.filter((r) => hasError(r.report)).length;
   let stdout: string;
   if (opts.json) {

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
 import { inject, uninject } from '../inject/index.js';
 import { reportLines } from '../inject/render.js';
+import { withServiceFindings } from '../inject/services.js';
 import type { InjectConfig } from '../inject/types.js';
 import type { ManifestDoc } from '../manifests/read.js';
-import { render, transformDoc, type OutputFormat } from '../manifests/transform.js';
+import { isList, render, transformDoc, type OutputFormat } from '../manifests/transform.js';
 import { EXIT } from '../errors.js';
 import { addManifestOptions, addSettingOptions, configFromOptions, manifestDocs, outputFormat } from './inject-options.js';
+
+/** The resources of a document's value, one per report transformDoc made (List items one by one). */
+export function itemsOf(value: unknown): unknown[] {
+  if (value === null) return [];
+  return isList(value) ? value.items : [value];
+}
 
 export interface RunOutput { stdout: string; stderr: string; exitCode: number }
 
@@ -17,7 +24,8 @@ export interface RunOutput { stdout: string; stderr: string; exitCode: number }
 export function runTransform(docs: readonly ManifestDoc[], config: InjectConfig | null, opts: { format: OutputFormat; verbose: boolean }): RunOutput {
   const fn = config ? (o: unknown) => inject(o, config) : (o: unknown) => uninject(o);
   const results = docs.map((d) => transformDoc(d, fn));
-  const reports = results.flatMap((r) => r.reports);
+  // Services in the same input that route around a non-transparent proxy (inject only).
+  const reports = config ? withServiceFindings(results.flatMap((r) => r.reports), results.flatMap((r) => itemsOf(r.value))) : results.flatMap((r) => r.reports);
   const refused = reports.filter((r) => r.status === 'refused').length;
   const lines = reports.flatMap((r) => reportLines(r, { verbose: opts.verbose }));
   if (refused) lines.push(`nothing written: ${refused} resource${refused === 1 ? '' : 's'} refused`);

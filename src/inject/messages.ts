@@ -30,8 +30,8 @@ export type ReasonCode = keyof typeof REASONS;
 interface FindingText {
   /** What is wrong (or what is noted). */
   readonly message: (p: Params) => string;
-  /** The one-line fix. */
-  readonly fix: string;
+  /** The one-line fix (from the facts, when the exact fix depends on them). */
+  readonly fix: string | ((p: Params) => string);
   /** What held, for --verbose (rules only). */
   readonly pass?: (p: Params) => string;
 }
@@ -132,6 +132,10 @@ export const FINDINGS = {
     message: (p) => `${p.kind} in classic mode with --job-exit none: the proxy keeps running after the app exits, so the Job will not complete`,
     fix: 'use --job-exit watch (the default) or --job-exit await, or --mode native',
   },
+  service_bypasses_proxy: {
+    message: (p) => `service "${p.service}" port ${p.port} targets ${p.targetPort}, the app's own port ${p.appPort} in ${p.workload}, whose proxy is not transparent: that traffic reaches the app directly and ebb never sees it (no drain, and /wait-quiet answers quiet while the app is busy)`,
+    fix: (p) => `set targetPort: ebb-in-${p.appPort} on port ${p.port} of service "${p.service}", or inject with --transparent true (the default)`,
+  },
   not_injected: {
     message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,
     fix: 'run `ebb inject` on this manifest',
@@ -155,7 +159,8 @@ export function passSentence(f: Finding): string {
 }
 
 export function findingFix(f: Finding): string {
-  return FINDINGS[f.code].fix;
+  const fix: FindingText['fix'] = FINDINGS[f.code].fix;
+  return typeof fix === 'function' ? fix(f.params) : fix;
 }
 
 /** `deployment "web"` (namespace omitted: the report lines stay short and stable). */
