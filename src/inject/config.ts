@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { atLeast, parseKubeVersion } from '../kube-version.js';
 import type { InjectConfig, ProxyResources, SidecarMode } from './types.js';
 import { parseAutoWait } from './app-wait.js';
+import { parseCidrList, parsePortList } from '../init/options.js';
 
 export const CONFIG_ANNOTATION_PREFIX = 'config.ebb.io/';
 
@@ -24,10 +25,13 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   jobExit: 'watch',
   injectedBy: `ebb inject ${VERSION}`,
   proxyVersion: VERSION,
-  transparent: false,
+  transparent: true,
   appWait: 'none',
   proxyWaitAuto: null,
   initImage: null,
+  skipInboundPorts: null,
+  skipOutboundPorts: null,
+  skipOutboundCidrs: null,
 } satisfies InjectConfig);
 
 type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -59,6 +63,17 @@ function port(raw: string): Parsed {
   const n = r.value as number;
   if (n < 1 || n > 65535) return { ok: false, problem: 'must be a port between 1 and 65535' };
   return r;
+}
+
+/** A list `ebb init` accepts (its own parser), kept as written; empty = none. */
+function initList(parse: (raw: string, what: string, problems: string[]) => unknown[], example: string): (raw: string) => Parsed {
+  return (raw) => {
+    const problems: string[] = [];
+    parse(raw, 'value', problems);
+    if (problems.length) return { ok: false, problem: `${problems.join('; ').replace(/^value: /, '')} (a comma-separated list like ${example})` };
+    const t = raw.split(',').map((x) => x.trim()).filter(Boolean).join(',');
+    return { ok: true, value: t === '' ? null : t };
+  };
 }
 
 function quantity(raw: string): Parsed {
@@ -109,6 +124,9 @@ export const SETTINGS: readonly Setting[] = [
     parse: (raw) => ['true', 'false'].includes(raw.trim()) ? { ok: true, value: raw.trim() === 'true' } : { ok: false, problem: 'must be true or false' },
     apply: (c, v) => { c.transparent = v as boolean; },
   },
+  { flag: 'skip-inbound-ports', parse: initList(parsePortList, '22,8000-8010'), apply: (c, v) => { c.skipInboundPorts = v as string | null; } },
+  { flag: 'skip-outbound-ports', parse: initList(parsePortList, '5432,6379'), apply: (c, v) => { c.skipOutboundPorts = v as string | null; } },
+  { flag: 'skip-outbound-cidrs', parse: initList(parseCidrList, '10.0.0.0/8,169.254.169.254'), apply: (c, v) => { c.skipOutboundCidrs = v as string | null; } },
   { flag: 'init-image', parse: (raw) => raw.trim() ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must not be empty' }, apply: (c, v) => { c.initImage = v as string; } },
   { flag: 'await-timeout', parse: (raw) => /^[0-9]+(ms|s|m|h)?$/.test(raw.trim()) ? { ok: true, value: raw.trim() } : { ok: false, problem: 'must be a duration like 2m or 90s' }, apply: (c, v) => { c.awaitTimeout = v as string; } },
   {
@@ -179,7 +197,10 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'proxy-memory-request': `proxy memory request, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryRequest})`,
   'proxy-cpu-limit': 'proxy CPU limit, or none (default none)',
   'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
-  'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default false)',
+  'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default true). false: the proxy only sees traffic sent to its ebb-in-<port> ports, so each Service must target those',
+  'skip-inbound-ports': 'with --transparent: inbound ports (22,8000-8010) the ebb-init rules leave alone, so their traffic reaches the app without the proxy (ebb init --skip-inbound-ports)',
+  'skip-outbound-ports': 'with --transparent: outbound destination ports the app reaches directly, not through the proxy (ebb init --skip-outbound-ports)',
+  'skip-outbound-cidrs': 'with --transparent: outbound destination CIDRs the app reaches directly (ebb init --skip-outbound-cidrs), e.g. 169.254.169.254/32 for a cloud metadata service',
   'init-image': 'with --transparent: the ebb-init image, which must contain iptables (default: the proxy image\'s repository + "-init", same tag: ebb:1.2 → ebb-init:1.2; the Dockerfile\'s `init` target)',
   'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
   'job-exit': `classic-mode Jobs/CronJobs: how the proxy leaves when the app is done: watch (shareProcessNamespace + EBB_EXIT_WHEN_APP_EXITS), await (wrap each app command in \`ebb await --shutdown --\`; ebb must be in the app image) or none (default ${DEFAULT_INJECT_CONFIG.jobExit})`,

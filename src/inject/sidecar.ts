@@ -179,6 +179,18 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   return c;
 }
 
+/** EBB_SKIP_* for ebb-init: the workload's skip settings (config.ebb.io/skip-…), plus the proxy's own extra inbound ports. */
+function skipEnv(config: InjectConfig, inboundPorts: number): Json[] {
+  // The proxy's other inbound listen ports (4143 + i) are never redirected either.
+  const own = inboundPorts > 1 ? [inboundPorts === 2 ? `${config.inboundPort + 1}` : `${config.inboundPort + 1}-${config.inboundPort + inboundPorts - 1}`] : [];
+  const inbound = [...own, ...(config.skipInboundPorts ? [config.skipInboundPorts] : [])].join(',');
+  const out: Json[] = [];
+  if (inbound) out.push({ name: 'EBB_SKIP_INBOUND_PORTS', value: inbound });
+  if (config.skipOutboundPorts) out.push({ name: 'EBB_SKIP_OUTBOUND_PORTS', value: config.skipOutboundPorts });
+  if (config.skipOutboundCidrs) out.push({ name: 'EBB_SKIP_OUTBOUND_CIDRS', value: config.skipOutboundCidrs });
+  return out;
+}
+
 /**
  * `ebb-init`: runs `ebb init` once before every other container, so the pod's TCP is redirected
  * through the proxy before the app can open a connection. Changing iptables needs NET_ADMIN and
@@ -197,8 +209,7 @@ export function initContainer(config: InjectConfig, inboundPorts: number): JsonO
       { name: 'EBB_OUTBOUND_PORT', value: String(OUTBOUND_PORT) },
       { name: 'EBB_ADMIN_PORT', value: String(config.adminPort) },
       { name: 'EBB_PROXY_UID', value: String(PROXY_UID) },
-      // The proxy's other inbound listen ports (4143 + i) are never redirected either.
-      ...(inboundPorts > 1 ? [{ name: 'EBB_SKIP_INBOUND_PORTS', value: inboundPorts === 2 ? `${config.inboundPort + 1}` : `${config.inboundPort + 1}-${config.inboundPort + inboundPorts - 1}` }] : []),
+      ...skipEnv(config, inboundPorts),
     ],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
     securityContext: {

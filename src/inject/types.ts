@@ -34,6 +34,10 @@ export interface InjectConfig {
   readonly proxyWaitAuto?: string | null;
   /** The ebb-init image (needs iptables); null = derived from proxyImage (see initImageFor). */
   readonly initImage: string | null;
+  /** With transparent: what `ebb-init` leaves unredirected (its --skip-* flags), as written; null = nothing. */
+  readonly skipInboundPorts: string | null;
+  readonly skipOutboundPorts: string | null;
+  readonly skipOutboundCidrs: string | null;
 }
 
 export interface ProxyResources {

@@ -119,7 +119,7 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     const [adminPort, egressPort] = network ? [4191, 0] : [await freePort(), await freePort()];
     const mode = setup === 'native' ? 'native' : 'classic';
     const jobExit = setup === 'classic-await' ? 'await' : setup === 'classic-none' ? 'none' : 'watch';
-    const { config, problems } = resolveInjectConfig({ mode, 'job-exit': jobExit, 'admin-port': String(adminPort), transparent: network ? 'true' : undefined });
+    const { config, problems } = resolveInjectConfig({ mode, 'job-exit': jobExit, 'admin-port': String(adminPort), transparent: network ? 'true' : 'false' });
     if (problems.length) throw new Error(`job scenario: bad inject settings: ${JSON.stringify(problems)}`);
     const targetUrl = network ? `http://${targetHost}:${targetPort}` : `http://127.0.0.1:${egressPort}`;
     const injected = injectObject(jobManifest(targetUrl, o), config);

@@ -61,7 +61,7 @@ export function buildPodManifest(setup: PodSetup, s: Pick<LabSettings, 'appPort'
     'wait-before-exit-seconds': setup.proxyWait !== 'auto' && setup.proxyWait !== '0' ? setup.proxyWait : undefined,
     'admin-port': String(ADMIN_PORT),
     'inbound-port': String(INBOUND_PORT),
-    transparent: s.transparent ? 'true' : undefined,
+    transparent: s.transparent ? 'true' : 'false',
   };
   const { config, problems } = resolveInjectConfig(raw, { injectedBy: 'ebb lab' });
   if (problems.length) throw new UsageError(`lab: ${problems.map((p) => `--${p.flag} ${p.value}: ${p.problem}`).join('; ')}`);

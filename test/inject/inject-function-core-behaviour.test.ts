@@ -52,9 +52,11 @@ test('inject is idempotent: injecting an injected object changes nothing', () =>
   }
 });
 
-test('native mode puts the proxy first among init containers with restartPolicy Always and a startupProbe', () => {
+test('native mode puts the proxy first among init containers (after ebb-init) with restartPolicy Always and a startupProbe', () => {
   const out = injectObject(SEED, cfg()).object as { spec: { template: { spec: { initContainers: Record<string, unknown>[] } } } };
-  const proxy = out.spec.template.spec.initContainers[0]!;
+  // Transparent by default: ebb-init's rules come first, then the proxy, then the user's init containers.
+  assert.equal(out.spec.template.spec.initContainers[0]!.name, 'ebb-init');
+  const proxy = out.spec.template.spec.initContainers[1]!;
   assert.equal(proxy.name, 'ebb-proxy');
   assert.equal(proxy.restartPolicy, 'Always');
   assert.deepEqual((proxy.startupProbe as { httpGet: unknown }).httpGet, { path: '/ready', port: 4191 });
