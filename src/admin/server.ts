@@ -60,6 +60,11 @@ export class AdminServer {
     this.route('GET', '/state', (_req, res) => json(res, 200, this.state()));
   }
 
+  /** Every endpoint this server answers, as "METHOD /path" (for the docs test and GET /state readers). */
+  endpoints(): string[] {
+    return [...this.routes.keys(), 'POST /shutdown'];
+  }
+
   /** Adds (or replaces) a route. `method` is upper-case; `path` exact, without query. */
   route(method: string, path: string, handler: AdminHandler): void {
     this.routes.set(`${method} ${path}`, handler);

@@ -49,6 +49,9 @@ export interface AdmissionServerOptions {
 
 /** The API server caps stored objects at ~1.5 MiB; a Pod CREATE review is the object plus a little. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The health and metrics paths beside the admission endpoint (`--path`, default /inject). */
+export const HEALTH_PATH = '/healthz';
+export const METRICS_PATH = '/metrics';
 
 export class AdmissionServer {
   readonly metrics: WebhookMetrics;
@@ -132,17 +135,22 @@ export class AdmissionServer {
     return this.closing;
   }
 
+  /** Every path this server answers: the admission endpoint, health and metrics. */
+  get paths(): string[] {
+    return [this.path, HEALTH_PATH, METRICS_PATH];
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'https://webhook.invalid').pathname;
     if (path === this.path) {
       if (req.method !== 'POST') return send(res, 405, 'text/plain', 'use POST\n', { allow: 'POST' });
       return this.admit(req, res);
     }
-    if (path === '/healthz') {
+    if (path === HEALTH_PATH) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'use GET\n', { allow: 'GET, HEAD' });
       return send(res, 200, 'text/plain', 'ok\n');
     }
-    if (path === '/metrics') {
+    if (path === METRICS_PATH) {
       if (req.method !== 'GET') return send(res, 405, 'text/plain', 'use GET\n', { allow: 'GET' });
       return send(res, 200, this.metrics.registry.contentType, await this.metrics.registry.metrics());
     }
