@@ -59,6 +59,8 @@ export class Http2Proxy {
   readonly server: http2.Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private upSession: ClientHttp2Session | null = null;
+  /** The socket being handed to the server, so its 'session' handler can watch it. */
+  private accepting: Socket | null = null;
 
   constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
     installAsyncBindFix(); // every upstream request() pays for a Node bug without it
@@ -68,6 +70,12 @@ export class Http2Proxy {
       s.once('close', () => this.sessions.delete(s));
       s.on('error', (err) => ctx.log.debug({ err: err.message }, 'h2: client session error'));
       s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
+      // The listener allows half-open sockets (TCP needs them), so a FIN from an HTTP/2 client
+      // would leave the session open for ever, its socket in CLOSE_WAIT and its streams in flight.
+      // A half-closed HTTP/2 client can send no WINDOW_UPDATE and no acknowledgement: it is gone.
+      // Close the connection and reset its streams (to the app too, CANCEL), as nginx does.
+      const socket = this.accepting;
+      socket?.once('end', () => { if (!s.destroyed) s.destroy(); });
     });
     this.server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
     upstream.onClose(ctx.drain.on('draining', () => {
@@ -77,7 +85,9 @@ export class Http2Proxy {
   }
 
   accept(socket: Socket): void {
-    this.server.emit('connection', socket);
+    this.accepting = socket;
+    this.server.emit('connection', socket); // creates the session and emits 'session' at once
+    this.accepting = null;
   }
 
   /** The shared h2c session to the app; a new one after the old one closed or got GOAWAY. */
