@@ -20,7 +20,8 @@ export function addManifestOptions(cmd: Command): Command {
 }
 
 export function addSettingOptions(cmd: Command): Command {
-  for (const s of SETTINGS) cmd.option(`--${s.flag} <value>`, SETTING_HELP[s.flag] ?? s.flag);
+  // A setting without help text is caught by test/cli/help-describes-every-flag-of-every-command.test.ts.
+  for (const s of SETTINGS) cmd.option(`--${s.flag} <value>`, SETTING_HELP[s.flag] ?? '');
   return cmd;
 }
 

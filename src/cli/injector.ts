@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogFormat } from '../log.js';
 import { VERSION } from '../version.js';
-import { DEFAULT_INJECT_CONFIG, SETTINGS, resolveInjectConfig } from '../inject/index.js';
+import { SETTINGS, resolveInjectConfig } from '../inject/index.js';
+import { SETTING_HELP } from '../inject/config.js';
 import { AdmissionServer, DEFAULT_MAX_BODY_BYTES } from '../webhook/server.js';
 import { createInjectorHandler } from '../webhook/injector.js';
 import { createWebhookMetrics } from '../webhook/metrics.js';
@@ -54,10 +55,7 @@ export function register(program: Command): void {
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .option('--log-format <format>', 'json or pretty', 'json');
   // The proxy settings are the same flags as `ebb inject`'s, from the same table.
-  for (const s of SETTINGS) {
-    const def = (DEFAULT_INJECT_CONFIG as unknown as Record<string, unknown>)[camel(s.flag)];
-    cmd.option(`--${s.flag} <value>`, `proxy setting, as \`ebb inject --${s.flag}\`${typeof def === 'string' || typeof def === 'number' ? ` (default ${def})` : ''}`);
-  }
+  for (const s of SETTINGS) cmd.option(`--${s.flag} <value>`, `proxy setting, as \`ebb inject --${s.flag}\`: ${SETTING_HELP[s.flag] ?? ''}`);
   cmd.action(async (flags: InjectorFlags) => {
     const problems: string[] = [];
     if (!flags.tlsCert) problems.push('--tls-cert is required');

@@ -185,7 +185,7 @@ export function overridesFromAnnotations(annotations: Readonly<Record<string, un
 
 /** Help text for each setting's flag (the same words document the annotation in docs/inject.md). */
 export const SETTING_HELP: Readonly<Record<string, string>> = {
-  'mode': 'sidecar mode: native (init container with restartPolicy Always) or classic (first regular container)',
+  'mode': `sidecar mode: native (init container with restartPolicy Always) or classic (first regular container) (default ${DEFAULT_INJECT_CONFIG.mode})`,
   'proxy-image': `proxy image (default ${DEFAULT_INJECT_CONFIG.proxyImage})`,
   'wait-before-exit-seconds': 'classic mode: seconds the proxy keeps serving after the pod is deleted, before TERM (default 0)',
   'kube-version': `target Kubernetes version; >= 1.30 uses the preStop sleep action, else exec ebb sleep (default ${DEFAULT_INJECT_CONFIG.kubeVersion})`,
@@ -198,10 +198,12 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'proxy-cpu-limit': 'proxy CPU limit, or none (default none)',
   'proxy-memory-limit': `proxy memory limit, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryLimit})`,
   'transparent': 'true: add the ebb-init init container (iptables, NET_ADMIN + NET_RAW) and run the proxy with --transparent, so inbound and outbound TCP go through it (docs/init.md; default true). false: the proxy only sees traffic sent to its ebb-in-<port> ports, so each Service must target those',
-  'skip-inbound-ports': 'with --transparent: inbound ports (22,8000-8010) the ebb-init rules leave alone, so their traffic reaches the app without the proxy (ebb init --skip-inbound-ports)',
-  'skip-outbound-ports': 'with --transparent: outbound destination ports the app reaches directly, not through the proxy (ebb init --skip-outbound-ports)',
-  'skip-outbound-cidrs': 'with --transparent: outbound destination CIDRs the app reaches directly (ebb init --skip-outbound-cidrs), e.g. 169.254.169.254/32 for a cloud metadata service',
+  'skip-inbound-ports': 'with --transparent: inbound ports (22,8000-8010) the ebb-init rules leave alone, so their traffic reaches the app without the proxy (ebb init --skip-inbound-ports; default none)',
+  'skip-outbound-ports': 'with --transparent: outbound destination ports the app reaches directly, not through the proxy (ebb init --skip-outbound-ports; default none)',
+  'skip-outbound-cidrs': 'with --transparent: outbound destination CIDRs the app reaches directly (ebb init --skip-outbound-cidrs), e.g. 169.254.169.254/32 for a cloud metadata service (default none)',
   'init-image': 'with --transparent: the ebb-init image, which must contain iptables (default: the proxy image\'s repository + "-init", same tag: ebb:1.2 → ebb-init:1.2; the Dockerfile\'s `init` target)',
   'await-timeout': `classic mode: how long the postStart hook waits for the proxy to be ready (default ${DEFAULT_INJECT_CONFIG.awaitTimeout})`,
+  'app-wait': `auto: app containers without a preStop get an httpGet preStop to the proxy's /wait-quiet, so they get TERM only once inbound traffic has stopped; none: no hook (default ${DEFAULT_INJECT_CONFIG.appWait})`,
+  'wait-before-exit': 'the proxy\'s own wait, auto or auto:MIN:QUIET:MAX: keep serving after TERM until inbound traffic is quiet for QUIET s, between MIN and MAX s (default: none, the fixed --wait-before-exit-seconds)',
   'job-exit': `classic-mode Jobs/CronJobs: how the proxy leaves when the app is done: watch (shareProcessNamespace + EBB_EXIT_WHEN_APP_EXITS), await (wrap each app command in \`ebb await --shutdown --\`; ebb must be in the app image) or none (default ${DEFAULT_INJECT_CONFIG.jobExit})`,
 };
