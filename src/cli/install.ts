@@ -7,7 +7,7 @@ import { generateWebhookCertificates } from '../install/certs.js';
 import {
   DEFAULT_KUBE_VERSION, MIN_KUBE_VERSION, atLeast, formatKubeVersion, parseKubeVersion,
 } from '../kube-version.js';
-import { INJECTOR_NAME, INSTALL_NAMESPACE, renderInstall, type FailurePolicy } from '../install/manifests.js';
+import { INJECT_LABEL, INJECTOR_NAME, INSTALL_NAMESPACE, renderInstall, renderUninstall, type FailurePolicy } from '../install/manifests.js';
 
 interface InstallFlags {
   failurePolicy: string;
@@ -18,14 +18,36 @@ interface InstallFlags {
   timeoutSeconds: string;
   certValidityDays: string;
   output: string;
+  uninstall?: boolean;
+}
+
+const UNINSTALL_NOTE = [
+  '# ebb uninstall: everything `ebb install` created; apply with `ebb uninstall | kubectl delete -f -`.',
+  '# The webhook configuration goes first, so pod creation stops depending on the injector at once.',
+  `# Pods already injected keep their proxy until they are re-created; \`kubectl label namespace --all ${INJECT_LABEL}-\``,
+  '# removes the namespaces\' opt-in labels.',
+].join('\n');
+
+function printUninstall(flags: Pick<InstallFlags, 'tlsSecret' | 'output'>): void {
+  if (flags.output !== 'yaml' && flags.output !== 'json') throw new ConfigError([`-o: "${flags.output}" is not yaml or json`]);
+  const objects = renderUninstall({ tlsSecret: flags.tlsSecret });
+  if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`);
+  else process.stdout.write(`${UNINSTALL_NOTE}\n${objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n')}`);
+}
+
+/** `Fail`/`Ignore` in any case (the API server wants them capitalised). */
+export function parseFailurePolicy(raw: string): FailurePolicy | undefined {
+  const v = raw.trim().toLowerCase();
+  return v === 'fail' ? 'Fail' : v === 'ignore' ? 'Ignore' : undefined;
 }
 
 /** `ebb install`: prints the injector's manifests to stdout, for `ebb install | kubectl apply -f -`. */
 export function register(program: Command): void {
+  registerUninstall(program);
   program
     .command('install')
     .description('print the manifests that run the injector (admission webhook) in a cluster')
-    .option('--failure-policy <policy>', 'what the API server does when the webhook is unreachable: Fail or Ignore', 'Fail')
+    .option('--failure-policy <policy>', 'what the API server does when the webhook is unreachable: Fail or Ignore (any case); only namespaces labelled ebb.io/inject=enabled are ever sent to it', 'Fail')
     .option('--tls-secret <name>', `use this existing kubernetes.io/tls Secret in ${INSTALL_NAMESPACE} (e.g. from cert-manager) instead of generating a certificate`)
     .option('--ca-bundle <file>', 'with --tls-secret: PEM CA for the webhook caBundle (default: cert-manager CA injection)')
     .option('--kube-version <version>', `target Kubernetes version (>= ${formatKubeVersion(MIN_KUBE_VERSION)})`, formatKubeVersion(DEFAULT_KUBE_VERSION))
@@ -33,11 +55,12 @@ export function register(program: Command): void {
     .option('--timeout-seconds <n>', 'webhook timeoutSeconds (1-30)', '10')
     .option('--cert-validity-days <n>', 'validity of the generated CA and serving certificate', '3650')
     .option('-o, --output <format>', 'yaml or json (a v1 List)', 'yaml')
+    .option('--uninstall', 'print what removes everything ebb install creates instead (for `kubectl delete -f -`); the same as `ebb uninstall`')
     .action(async (flags: InstallFlags) => {
+      if (flags.uninstall) { printUninstall(flags); return; }
       const problems: string[] = [];
-      let failurePolicy: FailurePolicy = 'Fail';
-      if (flags.failurePolicy === 'Fail' || flags.failurePolicy === 'Ignore') failurePolicy = flags.failurePolicy;
-      else problems.push(`--failure-policy: "${flags.failurePolicy}" is not Fail or Ignore`);
+      const failurePolicy = parseFailurePolicy(flags.failurePolicy) ?? 'Fail';
+      if (!parseFailurePolicy(flags.failurePolicy)) problems.push(`--failure-policy: "${flags.failurePolicy}" is not Fail or Ignore`);
       const kubeVersion = parseKubeVersion(flags.kubeVersion);
       if (!kubeVersion) problems.push(`--kube-version: "${flags.kubeVersion}" is not a version like 1.31`);
       else if (!atLeast(kubeVersion, MIN_KUBE_VERSION.major, MIN_KUBE_VERSION.minor)) {
@@ -78,4 +101,14 @@ export function register(program: Command): void {
         process.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
       }
     });
+}
+
+/** `ebb uninstall`: what `ebb install --uninstall` prints. */
+export function registerUninstall(program: Command): void {
+  program
+    .command('uninstall')
+    .description('print what removes everything `ebb install` creates, for `ebb uninstall | kubectl delete -f -`')
+    .option('--tls-secret <name>', 'the install used this existing Secret: leave it alone')
+    .option('-o, --output <format>', 'yaml or json (a v1 List)', 'yaml')
+    .action((flags: Pick<InstallFlags, 'tlsSecret' | 'output'>) => printUninstall(flags));
 }

@@ -7,6 +7,7 @@ interface CommandModule { register(program: Command): void }
 // Command modules are loaded only when needed: `ebb proxy` must not pay, in memory and start-up
 // time, for what other commands load (the Kubernetes client, YAML, TLS). Listed in help order.
 const injectCmd = (): Promise<CommandModule> => import('./inject.js');
+const installCmd = (): Promise<CommandModule> => import('./install.js');
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   proxy: () => import('./proxy.js'),
   inject: injectCmd,
@@ -16,7 +17,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   await: () => import('./await.js'),
   sleep: () => import('./sleep.js'),
   injector: () => import('./injector.js'),
-  install: () => import('./install.js'),
+  install: installCmd,
+  uninstall: installCmd,
   init: () => import('./init.js'),
 };
 

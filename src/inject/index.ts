@@ -169,14 +169,34 @@ function rel(owner: Path, path: Path): string {
 
 function injectNamespace(obj: JsonObject, config: InjectConfig): InjectResult {
   const ann = annotationsAt(obj, ['metadata']);
-  if (ann[ANNOTATIONS.inject] === 'enabled') return skipped(obj, 'already_enabled', {}, 'unchanged');
-  if (ann[ANNOTATIONS.inject] === 'disabled') return skipped(obj, 'inject_disabled', { annotation: ANNOTATIONS.inject });
+  const lab = getIn(obj, ['metadata', 'labels']);
+  const labels = isObject(lab) ? lab : {};
+  if (ann[ANNOTATIONS.inject] === 'disabled' || labels[ANNOTATIONS.inject] === 'disabled') return skipped(obj, 'inject_disabled', { annotation: ANNOTATIONS.inject });
+  // The label is what the webhook's namespaceSelector matches (ebb install); the annotation is
+  // what the injector and older installs read. Both, so either kind of install injects here.
+  if (ann[ANNOTATIONS.inject] === 'enabled' && labels[ANNOTATIONS.inject] === 'enabled') return skipped(obj, 'already_enabled', {}, 'unchanged');
   const b = new PatchBuilder(obj);
   const undo: UndoEntry[] = b.ensureObject(['metadata', 'annotations']).map((p) => ({ op: 'remove', path: rel([], p), ifEmpty: true }));
-  b.set(['metadata', 'annotations', ANNOTATIONS.inject], 'enabled');
-  b.set(['metadata', 'annotations', ANNOTATIONS.injectedBy], config.injectedBy);
-  if (undo.length) b.set(['metadata', 'annotations', ANNOTATIONS.undo], JSON.stringify(undo));
+  if (ann[ANNOTATIONS.inject] !== 'enabled') {
+    b.set(['metadata', 'annotations', ANNOTATIONS.inject], 'enabled');
+    b.set(['metadata', 'annotations', ANNOTATIONS.injectedBy], config.injectedBy);
+  }
+  if (labels[ANNOTATIONS.inject] !== 'enabled') {
+    for (const p of b.ensureObject(['metadata', 'labels'])) undo.push({ op: 'remove', path: rel([], p), ifEmpty: true });
+    b.set(['metadata', 'labels', ANNOTATIONS.inject], 'enabled');
+    undo.push({ op: 'remove', path: rel([], ['metadata', 'labels', ANNOTATIONS.inject]) });
+  }
+  if (undo.length) b.set(['metadata', 'annotations', ANNOTATIONS.undo], JSON.stringify([...prevUndo(ann), ...undo]));
   return { patch: b.ops, report: report(obj, 'annotated') };
+}
+
+/** The undo record already on an object (an earlier inject of the same Namespace), to extend. */
+function prevUndo(ann: JsonObject): UndoEntry[] {
+  if (typeof ann[ANNOTATIONS.undo] !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(ann[ANNOTATIONS.undo] as string);
+    return Array.isArray(parsed) ? parsed.filter((e): e is UndoEntry => isObject(e) && typeof e.path === 'string') : [];
+  } catch { return []; }
 }
 
 /**
@@ -277,8 +297,10 @@ export function uninject(object: unknown): InjectResult {
   if (!isObject(object) || typeof object.kind !== 'string') return skipped(object, 'not_an_object');
   const b = new PatchBuilder(object);
   if (object.kind === 'Namespace') {
-    if (annotationsAt(object, ['metadata'])[ANNOTATIONS.injectedBy] === undefined) return skipped(object, 'not_injected', {}, 'unchanged');
-    if (b.has(['metadata', 'annotations', ANNOTATIONS.inject])) b.remove(['metadata', 'annotations', ANNOTATIONS.inject]);
+    const ann = annotationsAt(object, ['metadata']);
+    if (ann[ANNOTATIONS.injectedBy] === undefined && ann[ANNOTATIONS.undo] === undefined) return skipped(object, 'not_injected', {}, 'unchanged');
+    // The annotation is ours only when inject wrote it (injected-by); a user's own stays.
+    if (ann[ANNOTATIONS.injectedBy] !== undefined && b.has(['metadata', 'annotations', ANNOTATIONS.inject])) b.remove(['metadata', 'annotations', ANNOTATIONS.inject]);
     undoAt(b, []);
     return { patch: b.ops, report: report(object, 'uninjected') };
   }

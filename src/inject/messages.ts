@@ -20,7 +20,7 @@ export const REASONS = {
   invalid_value: (p: Params) => `${p.field} is ${p.value}: ${p.problem}`,
   native_needs_kube_1_29: (p: Params) => `native sidecars need Kubernetes >= 1.29 (target is ${p.kubeVersion}); use --mode classic`,
   port_conflict: (p: Params) => `container port ${p.port} is also a proxy port; change the app port or the proxy's ${p.flag}`,
-  already_enabled: () => 'already annotated ebb.io/inject: enabled',
+  already_enabled: () => 'already labelled and annotated ebb.io/inject: enabled',
   not_injected: () => 'not injected by ebb',
   not_an_object: () => 'not a Kubernetes object (no kind)',
   job_exit_await_no_command: (p: Params) => `--job-exit await: container "${p.container}" sets no command, so there is nothing to wrap with \`ebb await --shutdown --\` (ebb cannot see the image's ENTRYPOINT); set its command in the manifest, or use --job-exit watch`,

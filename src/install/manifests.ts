@@ -24,6 +24,12 @@ export const TLS_MOUNT = '/var/run/ebb/tls';
 export const EXCLUDED_NAMESPACES = ['kube-system', INSTALL_NAMESPACE] as const;
 /** A namespace label that turns the webhook off for that namespace entirely. */
 export const WEBHOOK_OPT_OUT_LABEL = 'config.ebb.io/admission-webhooks';
+/**
+ * The label that opts a namespace in (on a namespace) or a pod out (`disabled` on a pod). Only pods
+ * of namespaces labelled `enabled` are ever sent to the webhook, so a down injector with
+ * failurePolicy Fail can block pod creation there and nowhere else.
+ */
+export const INJECT_LABEL = 'ebb.io/inject';
 
 export type FailurePolicy = 'Fail' | 'Ignore';
 
@@ -237,12 +243,38 @@ export function renderInstall(opts: InstallOptions): KubeObject[] {
       reinvocationPolicy: 'IfNeeded',
       namespaceSelector: {
         matchExpressions: [
+          { key: INJECT_LABEL, operator: 'In', values: ['enabled'] },
           { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXCLUDED_NAMESPACES] },
           { key: WEBHOOK_OPT_OUT_LABEL, operator: 'NotIn', values: ['disabled'] },
         ],
+      },
+      // A pod labelled ebb.io/inject: disabled is never sent (the annotation works too, decided inside).
+      objectSelector: {
+        matchExpressions: [{ key: INJECT_LABEL, operator: 'NotIn', values: ['disabled'] }],
       },
     }],
   });
 
   return objects;
+}
+
+/**
+ * What `ebb uninstall` prints: every object `ebb install` creates, as references `kubectl delete -f -`
+ * takes, the webhook configuration first, so pod creation stops depending on the injector before
+ * the injector goes away; the namespace last.
+ */
+export function renderUninstall(opts: { tlsSecret?: string }): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[] {
+  const ns = INSTALL_NAMESPACE;
+  return [
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: INJECTOR_NAME } },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: INJECTOR_NAME, namespace: ns } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: INJECTOR_NAME, namespace: ns } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: INJECTOR_NAME, namespace: ns } },
+    // A --tls-secret Secret is the user's (cert-manager's): not ours to delete.
+    ...(opts.tlsSecret ? [] : [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: `${INJECTOR_NAME}-tls`, namespace: ns } }]),
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: INJECTOR_NAME } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: INJECTOR_NAME } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: INJECTOR_NAME, namespace: ns } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+  ];
 }

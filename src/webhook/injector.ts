@@ -109,6 +109,7 @@ export function createInjectorHandler(opts: InjectorHandlerOptions): AdmissionHa
     // The namespace decides when the pod is silent, and its config.ebb.io/… apply either way.
     const nsName = req.namespace || (isObject(pod.metadata) && typeof pod.metadata.namespace === 'string' ? pod.metadata.namespace : '');
     let nsAnnotations: Record<string, unknown> = {};
+    let nsLabels: Record<string, unknown> = {};
     let nsUnknown = false;
     if (nsName) {
       const found = opts.namespaces
@@ -116,6 +117,7 @@ export function createInjectorHandler(opts: InjectorHandlerOptions): AdmissionHa
         : { ok: false as const, error: 'no Kubernetes API access configured' };
       if (found.ok) {
         nsAnnotations = found.namespace.annotations;
+        nsLabels = found.namespace.labels;
         if (found.source === 'stale') {
           warnings.push(formatWarning('namespace_unavailable',
             `namespace "${nsName}" unreadable (${found.error}); used its annotations from ${found.ageSeconds}s ago`));
@@ -128,7 +130,10 @@ export function createInjectorHandler(opts: InjectorHandlerOptions): AdmissionHa
           : `namespace "${nsName}" unreadable (${found.error}); decided from the pod's annotations only`));
       }
     }
-    const nsSays = readInjectAnnotation(nsAnnotations, `namespace "${nsName}"`, warnings);
+    // The namespace's annotation, else its label: the label is how `ebb install`'s namespaceSelector
+    // opts a namespace in, so a pod sent here from a labelled namespace is injected without more.
+    const nsSays = readInjectAnnotation(nsAnnotations, `namespace "${nsName}"`, warnings)
+      ?? readInjectAnnotation(nsLabels, `namespace "${nsName}" (label)`, warnings);
     const decision = podSays ?? nsSays;
     if (decision === 'disabled') return skipped('inject_disabled', { annotation: `${ANNOTATIONS.inject} (namespace "${nsName}")` }, warnings);
     if (decision !== 'enabled') {

@@ -86,7 +86,9 @@ test('the webhook configuration, RBAC and Deployment say what the issue asks', a
   assert.deepEqual(hook.admissionReviewVersions, ['v1']);
   assert.deepEqual(hook.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
   assert.deepEqual(hook.clientConfig.service, { name: 'ebb-injector', namespace: 'ebb-system', path: '/inject', port: 443 });
-  assert.deepEqual(hook.namespaceSelector.matchExpressions[0], { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ebb-system'] });
+  assert.deepEqual(hook.namespaceSelector.matchExpressions[0], { key: 'ebb.io/inject', operator: 'In', values: ['enabled'] });
+  assert.deepEqual(hook.namespaceSelector.matchExpressions[1], { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ebb-system'] });
+  assert.deepEqual(hook.objectSelector, { matchExpressions: [{ key: 'ebb.io/inject', operator: 'NotIn', values: ['disabled'] }] });
 
   assert.deepEqual(byKind(objects, 'ClusterRole').rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] }]);
   const binding = byKind(objects, 'ClusterRoleBinding');
