@@ -32,6 +32,7 @@ const COMMAND_PAGE: Record<string, string> = {
   sleep: 'docs/jobs.md',
   injector: 'docs/webhook.md',
   install: 'docs/webhook.md',
+  uninstall: 'docs/webhook.md',
   init: 'docs/init.md',
 };
 /**
