@@ -52,7 +52,7 @@ const EBB_BIN = process.env.EBB_BENCH_BIN ?? fileURLToPath(new URL('../../../bin
 export const APT_HINT = 'apt-get install -y wrk nghttp2-client haproxy nginx-light';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-async function startProcess(ctx: Ctx, port: number, cmd: string, args: string[], onLine?: (l: string) => void): Promise<Running> {
+export async function startProcess(ctx: Ctx, port: number, cmd: string, args: string[], onLine?: (l: string) => void): Promise<Running> {
   const [c, a] = pinned(ctx.pin, 'proxy', cmd, args);
   const proc = start(c, a, { onLine });
   try {
@@ -95,6 +95,37 @@ const ebb: Target = {
   },
 };
 
+/** One HAProxy frontend → backend pair: listen on 127.0.0.1:port, forward to 127.0.0.1:appPort. */
+export interface PeerRoute { port: number; appPort: number; h2?: boolean }
+
+/**
+ * An HAProxy config: one thread, a frontend and backend per route (`proto h2` on both sides when
+ * route.h2), HTTP keep-alive both sides, or `mode tcp`. `timeouts` replaces the defaults below.
+ */
+export function haproxyConfig(routes: PeerRoute[], o: { tcp?: boolean; timeouts?: Record<string, string> } = {}): string {
+  const timeouts = o.timeouts ?? { connect: '5s', client: '120s', server: '120s', tunnel: '120s' };
+  return [
+    'global',
+    '  nbthread 1',
+    '  maxconn 4096',
+    'defaults',
+    `  mode ${o.tcp ? 'tcp' : 'http'}`,
+    ...Object.entries(timeouts).map(([k, v]) => `  timeout ${k} ${v}`),
+    ...(o.tcp ? [] : ['  option http-keep-alive', '  http-reuse always']),
+    ...routes.flatMap((r, i) => {
+      const h2 = r.h2 ? ' proto h2' : '';
+      return [
+        `frontend fe${i}`,
+        `  bind 127.0.0.1:${r.port}${h2}`,
+        `  default_backend be${i}`,
+        `backend be${i}`,
+        `  server app 127.0.0.1:${r.appPort}${h2}`,
+      ];
+    }),
+    '',
+  ].join('\n');
+}
+
 const haproxy: Target = {
   name: 'haproxy',
   what: 'HAProxy, 1 thread, HTTP keep-alive both sides (h2 both sides for h2c), mode tcp for TCP',
@@ -102,31 +133,46 @@ const haproxy: Target = {
   missing: () => (findTool('haproxy') ? null : `haproxy not installed (${APT_HINT})`),
   start: async (ctx, s, upstreamPort) => {
     const port = await freePort();
-    const tcp = s === 'tcp' || s === 'tcp-echo';
-    const h2 = s === 'h2c' ? ' proto h2' : '';
-    const cfg = [
-      'global',
-      '  nbthread 1',
-      '  maxconn 4096',
-      'defaults',
-      `  mode ${tcp ? 'tcp' : 'http'}`,
-      '  timeout connect 5s',
-      '  timeout client 120s',
-      '  timeout server 120s',
-      '  timeout tunnel 120s',
-      ...(tcp ? [] : ['  option http-keep-alive', '  http-reuse always']),
-      'frontend fe',
-      `  bind 127.0.0.1:${port}${h2}`,
-      '  default_backend be',
-      'backend be',
-      `  server app 127.0.0.1:${upstreamPort}${h2}`,
-      '',
-    ].join('\n');
+    const cfg = haproxyConfig([{ port, appPort: upstreamPort, h2: s === 'h2c' }], { tcp: s === 'tcp' || s === 'tcp-echo' });
     const file = join(ctx.tmp, `haproxy-${s}.cfg`);
     writeFileSync(file, cfg);
     return startProcess(ctx, port, findTool('haproxy')!, ['-db', '-f', file]);
   },
 };
+
+/**
+ * An nginx config in dir: one process (`master_process off`, 1 worker, so its pid is the one to
+ * measure), upstream keep-alive pool, HTTP/1.1 to the upstream; `listen … http2` (h2c with prior
+ * knowledge) when route.h2, since nginx speaks only HTTP/1 to an upstream; the stream module for TCP.
+ * `http` lines go into the http block (before the servers), `location` directives into each location.
+ */
+export function nginxConfig(dir: string, routes: PeerRoute[], o: { tcp?: boolean; http?: string[]; location?: string } = {}): string {
+  return [
+    ...(o.tcp ? [`load_module ${NGINX_STREAM_MODULE};`] : []),
+    'daemon off;',
+    'master_process off;',
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    'events { worker_connections 20000; }',
+    o.tcp
+      ? `stream { ${routes.map((r) => `server { listen 127.0.0.1:${r.port}; proxy_pass 127.0.0.1:${r.appPort}; }`).join(' ')} }`
+      : [
+        'http {',
+        '  access_log off;',
+        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+        ...(o.http ?? ['  keepalive_timeout 120s;', '  keepalive_requests 1000000;']),
+        ...routes.flatMap((r, i) => [
+          `  upstream app${i} { server 127.0.0.1:${r.appPort}; keepalive 128; keepalive_requests 1000000; }`,
+          `  server { listen 127.0.0.1:${r.port}${r.h2 ? ' http2' : ''};`,
+          `    location / { proxy_pass http://app${i}; proxy_http_version 1.1; proxy_set_header Connection "";${o.location ? ` ${o.location}` : ''} }`,
+          '  }',
+        ]),
+        '}',
+      ].join('\n'),
+    '',
+  ].join('\n');
+}
 
 const nginx: Target = {
   name: 'nginx',
@@ -142,34 +188,8 @@ const nginx: Target = {
     const port = await freePort();
     const dir = join(ctx.tmp, `nginx-${s}`);
     mkdirSync(dir, { recursive: true });
-    const tcp = s === 'tcp' || s === 'tcp-echo';
-    const cfg = [
-      ...(tcp ? [`load_module ${NGINX_STREAM_MODULE};`] : []),
-      'daemon off;',
-      // One process, so its pid is the one measured; fine for a benchmark, not for production.
-      'master_process off;',
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log warn;`,
-      'events { worker_connections 20000; }',
-      tcp
-        ? `stream { server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:${upstreamPort}; } }`
-        : [
-          'http {',
-          '  access_log off;',
-          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
-          '  keepalive_timeout 120s;',
-          '  keepalive_requests 1000000;',
-          `  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }`,
-          `  server { listen 127.0.0.1:${port};`,
-          '    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }',
-          '  }',
-          '}',
-        ].join('\n'),
-      '',
-    ].join('\n');
     const file = join(dir, 'nginx.conf');
-    writeFileSync(file, cfg);
+    writeFileSync(file, nginxConfig(dir, [{ port, appPort: upstreamPort }], { tcp: s === 'tcp' || s === 'tcp-echo' }));
     return startProcess(ctx, port, findTool('nginx')!, ['-p', dir, '-e', `${dir}/error.log`, '-c', file]);
   },
 };
