@@ -3,6 +3,9 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { killAll } from '../lib/procs.js';
+import { attacks } from './attacks.js';
+import { CASES } from './hostile-cases.js';
+import { comparePeers } from './peers.js';
 import { soak } from './soak.js';
 import { DEFAULT_EBB_BIN } from './stack.js';
 
@@ -14,7 +17,18 @@ const USAGE = `usage: npm run soak -- [options]
   --drain-timeout S     the proxy's --drain-timeout (default 30, the proxy's own default)
   --out FILE            results file (default soak-results.json)
   --ebb-bin PATH        the bin/ebb.js to run (default this checkout's; also EBB_SOAK_BIN)
-  --quiet               no progress lines`;
+  --quiet               no progress lines
+
+  --compare-peers       instead of the soak: every numbered case of issue 11 against ebb, HAProxy
+                        and nginx side by side; prints a markdown table (docs/hostile-clients.md)
+  --before PATH         with --compare-peers: also an "ebb before" column from this bin/ebb.js
+  --cases A,B           with --compare-peers: only these cases (1, 2, 3, 4a, …)
+  --peers-out FILE      with --compare-peers: the markdown file (default hostile-peers.md)
+
+  --attacks             instead of the soak: each attack for a bounded time against a fresh ebb,
+                        RSS and fds before, at the peak and 10 s after (--cases picks attacks)
+  --attack-seconds S    with --attacks: how long each attack lasts (default 10)
+  --attacks-out FILE    with --attacks: the JSON results (default soak-attacks.json)`;
 
 const OPTIONS = {
   minutes: { type: 'string', default: '10' },
@@ -25,6 +39,13 @@ const OPTIONS = {
   out: { type: 'string', default: 'soak-results.json' },
   'ebb-bin': { type: 'string', default: DEFAULT_EBB_BIN },
   quiet: { type: 'boolean', default: false },
+  'compare-peers': { type: 'boolean', default: false },
+  before: { type: 'string' },
+  cases: { type: 'string', default: '' },
+  'peers-out': { type: 'string', default: 'hostile-peers.md' },
+  attacks: { type: 'boolean', default: false },
+  'attack-seconds': { type: 'string', default: '10' },
+  'attacks-out': { type: 'string', default: 'soak-attacks.json' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -53,7 +74,17 @@ function options() {
     out: v.out,
     bin: v['ebb-bin'],
     progressS: v.quiet ? 0 : 30,
+    mode: v['compare-peers'] ? 'compare-peers' as const : v.attacks ? 'attacks' as const : 'soak' as const,
+    attackSeconds: num('attack-seconds', v['attack-seconds'], 1, 600),
+    attacksOut: v['attacks-out'],
+    before: v.before ?? null,
+    cases: v.cases.split(',').map((x) => x.trim()).filter(Boolean),
+    peersOut: v['peers-out'],
   };
+  const known = new Set(CASES.map((c) => c.id));
+  for (const c of o.cases) if (!known.has(c)) problems.push(`--cases: unknown case ${JSON.stringify(c)} (known: ${[...known].join(', ')})`);
+  if (v['compare-peers'] && v.attacks) problems.push('--compare-peers and --attacks: one at a time');
+  if (o.before && !existsSync(o.before)) problems.push(`--before: ${o.before} does not exist`);
   if (!existsSync(o.bin)) problems.push(`--ebb-bin: ${o.bin} does not exist (run npm run build, or point it at a bin/ebb.js)`);
   if (problems.length) { console.error(problems.join('\n') + '\n\n' + USAGE); process.exit(64); }
   return o;
@@ -63,7 +94,12 @@ const o = options();
 process.on('exit', killAll);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
-soak(o).then(
-  (r) => process.exit(r.ok ? 0 : 1),
+const job = o.mode === 'compare-peers'
+  ? comparePeers({ bin: o.bin, before: o.before, out: o.peersOut, only: o.cases })
+  : o.mode === 'attacks'
+    ? attacks({ bin: o.bin, cases: o.cases, seconds: o.attackSeconds, out: o.attacksOut })
+    : soak(o).then((r) => (r.ok ? 0 : 1));
+job.then(
+  (code) => process.exit(code),
   (err: unknown) => { console.error(`soak failed: ${(err as Error).stack ?? String(err)}`); process.exit(2); },
 );

@@ -119,4 +119,4 @@ export class Curve {
   stop(): void { clearInterval(this.timer); }
 }
 
-export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
