@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import { Document, isPair, isScalar, visit } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { generateWebhookCertificates } from '../install/certs.js';
@@ -32,7 +32,7 @@ function printUninstall(flags: Pick<InstallFlags, 'tlsSecret' | 'output'>): void
   if (flags.output !== 'yaml' && flags.output !== 'json') throw new ConfigError([`-o: "${flags.output}" is not yaml or json`]);
   const objects = renderUninstall({ tlsSecret: flags.tlsSecret });
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`);
-  else process.stdout.write(`${UNINSTALL_NOTE}\n${objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n')}`);
+  else process.stdout.write(`${UNINSTALL_NOTE}\n${objects.map(installYaml).join('---\n')}`);
 }
 
 /** `Fail`/`Ignore` in any case (the API server wants them capitalised). */
@@ -98,7 +98,7 @@ export function register(program: Command): void {
       if (flags.output === 'json') {
         process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`);
       } else {
-        process.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+        process.stdout.write(objects.map(installYaml).join('---\n'));
       }
     });
 }
@@ -111,4 +111,24 @@ export function registerUninstall(program: Command): void {
     .option('--tls-secret <name>', 'the install used this existing Secret: leave it alone')
     .option('-o, --output <format>', 'yaml or json (a v1 List)', 'yaml')
     .action((flags: Pick<InstallFlags, 'tlsSecret' | 'output'>) => printUninstall(flags));
+}
+
+/**
+ * One object as YAML for people to read and kubectl to apply: no anchors/aliases for repeated
+ * objects (the same labels in metadata and selector are written out twice, as everyone writes
+ * them), and file modes as the decimal the API stores with the octal people know in a comment
+ * (`defaultMode: 288 # 0440`). A bare 0440 would be octal to YAML 1.1 readers (kubectl) but decimal
+ * 440 to YAML 1.2 ones.
+ */
+export function installYaml(object: unknown): string {
+  const doc = new Document(object, { aliasDuplicateObjects: false });
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isPair(pair) || !isScalar(pair.key) || !isScalar(pair.value)) return;
+      if ((pair.key.value === 'defaultMode' || pair.key.value === 'mode') && typeof pair.value.value === 'number') {
+        pair.value.comment = ` 0${pair.value.value.toString(8)}`;
+      }
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
 }
