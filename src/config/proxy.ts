@@ -3,7 +3,7 @@ import { LOG_LEVELS, type LogFormat } from '../log.js';
 import type { LevelWithSilent } from 'pino';
 import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
 import {
-  parseBoolean, parseChoice, parseInboundPair, parsePort, parsePortList, parseSeconds,
+  parseBoolean, parseChoice, parseInboundPair, parsePort, parsePortList, parsePositiveInt, parseSeconds,
   type InboundPair, type Parsed,
 } from './values.js';
 
@@ -45,6 +45,22 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'how long draining may take before the rest is closed by force and the proxy exits' },
   { name: 'upstream-timeout', env: 'EBB_UPSTREAM_TIMEOUT', arg: '<seconds>', default: '0',
     description: 'time the app has to send response headers before the client gets 504 (0 = no limit)' },
+  // HTTP/1 limits against careless and hostile clients (issue 11; docs/proxy.md "HTTP/1 limits"
+  // gives each one's HAProxy and nginx equivalent). Defaults: the stricter of the two.
+  { name: 'request-header-timeout', env: 'EBB_REQUEST_HEADER_TIMEOUT', arg: '<seconds>', default: '10',
+    description: 'HTTP/1: time a client has to send a whole request head (from its connect, or its previous request) before it gets 408 and is closed' },
+  { name: 'keepalive-timeout', env: 'EBB_KEEPALIVE_TIMEOUT', arg: '<seconds>', default: '10',
+    description: 'HTTP/1: an idle keep-alive client connection is closed after this long' },
+  { name: 'max-header-count', env: 'EBB_MAX_HEADER_COUNT', arg: '<n>', default: '100',
+    description: 'HTTP/1: header fields a request may have; more get 431' },
+  { name: 'max-header-bytes', env: 'EBB_MAX_HEADER_BYTES', arg: '<bytes>', default: '15360',
+    description: 'HTTP/1: bytes a request head may have in all; more get 431' },
+  { name: 'max-header-line-bytes', env: 'EBB_MAX_HEADER_LINE_BYTES', arg: '<bytes>', default: '8192',
+    description: 'HTTP/1: bytes one header line (or the request target: 414) may have; more get 431' },
+  { name: 'max-pipelined', env: 'EBB_MAX_PIPELINED', arg: '<n>', default: '16',
+    description: 'HTTP/1: requests read from one client connection and not yet answered; at this many the proxy stops reading from it until one is answered' },
+  { name: 'max-app-connections-per-client', env: 'EBB_MAX_APP_CONNECTIONS_PER_CLIENT', arg: '<n>', default: '1',
+    description: 'HTTP/1: requests of one client connection forwarded to the app at once, each on its own app connection; pipelined ones wait their turn' },
   { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
     description: 'enable POST /shutdown on the admin server (loopback clients only)' },
   // Jobs (issue 5, docs/jobs.md): leave when the app's processes are gone (shareProcessNamespace).
@@ -80,6 +96,8 @@ export interface ProxyConfig {
   readonly drainTimeoutSeconds: number;
   readonly upstreamTimeoutSeconds: number;
   readonly shutdownEndpoint: boolean;
+  /** HTTP/1 limits (issue 11), each a PROXY_OPTIONS row. */
+  readonly http1: Http1Limits;
   readonly logLevel: LevelWithSilent;
   readonly logFormat: LogFormat;
   /** --transparent: the inbound listener is on `inboundPort` and finds each connection's app port itself. */
@@ -88,6 +106,16 @@ export interface ProxyConfig {
   readonly outboundPort: number;
   readonly proxyUid: number;
   readonly sidecarMode: 'native' | 'classic';
+}
+
+export interface Http1Limits {
+  readonly requestHeaderTimeoutSeconds: number;
+  readonly keepAliveTimeoutSeconds: number;
+  readonly maxHeaderCount: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderLineBytes: number;
+  readonly maxPipelined: number;
+  readonly maxAppConnectionsPerClient: number;
 }
 
 /** Raw values as commander hands them over: strings, string[] for repeatable, true for bare switches. */
@@ -150,6 +178,15 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const drainTimeout = get('drain-timeout', parseSeconds);
   const upstreamTimeout = get('upstream-timeout', parseSeconds);
   const shutdownEndpoint = get('shutdown-endpoint', parseBoolean);
+  const http1 = {
+    requestHeaderTimeoutSeconds: get('request-header-timeout', parseSeconds)!,
+    keepAliveTimeoutSeconds: get('keepalive-timeout', parseSeconds)!,
+    maxHeaderCount: get('max-header-count', parsePositiveInt)!,
+    maxHeaderBytes: get('max-header-bytes', parsePositiveInt)!,
+    maxHeaderLineBytes: get('max-header-line-bytes', parsePositiveInt)!,
+    maxPipelined: get('max-pipelined', parsePositiveInt)!,
+    maxAppConnectionsPerClient: get('max-app-connections-per-client', parsePositiveInt)!,
+  };
   const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
   const logFormat = get('log-format', (s) => parseChoice(s, ['json', 'pretty'] as const));
   const transparent = get('transparent', parseBoolean);
@@ -188,6 +225,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     drainTimeoutSeconds: drainTimeout!,
     upstreamTimeoutSeconds: upstreamTimeout!,
     shutdownEndpoint: shutdownEndpoint!,
+    http1: Object.freeze(http1),
     logLevel: logLevel!,
     logFormat: logFormat!,
     transparent: transparent!,

@@ -68,3 +68,10 @@ export function parseChoice<T extends string>(raw: string, choices: readonly T[]
   const s = raw.trim() as T;
   return choices.includes(s) ? ok(s) : bad(`"${raw}" is not one of ${choices.join(', ')}`);
 }
+
+/** A whole number >= 1 (a count or a size limit). */
+export function parsePositiveInt(raw: string): Parsed<number> {
+  const s = raw.trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) return bad(`"${raw}" is not a whole number >= 1`);
+  return ok(Number(s));
+}

@@ -11,7 +11,12 @@ export type ProxyErrorCause =
   | 'upstream_reset' // the app closed or reset the connection before answering
   | 'upstream_timeout' // the app did not answer in time (connect or response headers)
   | 'shutting_down' // the proxy is draining and takes no new requests
-  | 'upstream_error'; // anything else between the proxy and the app
+  | 'upstream_error' // anything else between the proxy and the app
+  // The client's own request is at fault (HTTP/1): answered by the proxy, never forwarded.
+  | 'bad_request' // malformed or ambiguous (400)
+  | 'request_timeout' // the request head did not arrive within --request-header-timeout (408)
+  | 'uri_too_long' // the request target is over the header line limit (414)
+  | 'headers_too_large'; // over --max-header-count, --max-header-line-bytes or --max-header-bytes (431)
 
 export const PROXY_ERROR_HEADER = 'ebb-proxy-error';
 
@@ -23,6 +28,10 @@ const WIRE: Record<ProxyErrorCause, WireError> = {
   upstream_timeout: { status: 504, grpcStatus: 4, message: 'the app did not answer in time' },
   shutting_down: { status: 503, grpcStatus: 14, message: 'the proxy is shutting down' },
   upstream_error: { status: 502, grpcStatus: 14, message: 'error talking to the app' },
+  bad_request: { status: 400, grpcStatus: 13, message: 'bad request' },
+  request_timeout: { status: 408, grpcStatus: 4, message: 'the request head took too long' },
+  uri_too_long: { status: 414, grpcStatus: 13, message: 'request target too long' },
+  headers_too_large: { status: 431, grpcStatus: 13, message: 'request header fields too large' },
 };
 
 /** Classifies an error from the upstream side (node:net, node:http, node:http2 or undici). */
@@ -67,6 +76,18 @@ export function writeHttp1Error(res: ServerResponse, cause: ProxyErrorCause, det
   });
   res.end(body);
 }
+
+/**
+ * HTTP/1: the raw bytes of an error answer written straight to a socket whose parser failed (no
+ * ServerResponse exists), always closing the connection: its framing can no longer be trusted.
+ */
+export function http1ErrorBytes(cause: ProxyErrorCause): string {
+  const w = WIRE[cause];
+  const body = `ebb: ${w.message}\n`;
+  return `HTTP/1.1 ${w.status} ${STATUS_TEXT[w.status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${PROXY_ERROR_HEADER}: ${cause}\r\n\r\n${body}`;
+}
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
 
 export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');

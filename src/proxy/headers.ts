@@ -5,12 +5,16 @@
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade']);
 
-/** Names listed in a Connection header value ("close, x-foo" → ["x-foo"]; close/keep-alive are not fields). */
+/**
+ * Names listed in a Connection header value ("close, x-foo" → ["x-foo"]; close/keep-alive are not
+ * fields). Host is never one: it is end-to-end by definition, and a client naming it
+ * (`Connection: keep-alive, host`) must not make the app see the proxy's address instead.
+ */
 function connectionNamed(value: string): string[] {
   const out: string[] = [];
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t && t !== 'close' && t !== 'keep-alive') out.push(t);
+    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'host') out.push(t);
   }
   return out;
 }

@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { DIR_INBOUND, DIRECTIONS, PROTO_HTTP1 } from '../admin/metrics.js';
-import { classifyUpstreamError, httpStatusFor, writeHttp1Error } from './errors.js';
+import { classifyUpstreamError, http1ErrorBytes, httpStatusFor, writeHttp1Error, type ProxyErrorCause } from './errors.js';
+import { checkRequestHead } from './http1-request.js';
 import { forwardableRawBufferHeaders, forwardableRawHeaders, forwardableRequestHeaders } from './headers.js';
 import { pipeToApp } from './tcp.js';
 import { kHandle, type ProxyContext, type TrackedSocket } from './context.js';
@@ -45,23 +46,32 @@ export class Http1Proxy {
   private readonly conns = new Set<ConnState>();
 
   constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
+    const limits = ctx.config.http1;
     this.server = http.createServer({
-      // Idle keep-alive connections stay open long: the client, who sends, should be the side
-      // that decides to drop them, or it races our close with its next request.
-      keepAliveTimeout: 60_000,
+      keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000, // 0 = none
+      headersTimeout: limits.requestHeaderTimeoutSeconds * 1000, // 0 = none
+      // How often node looks for expired request heads: a tenth of the timeout, at most 1 s.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, limits.requestHeaderTimeoutSeconds * 100)),
       requestTimeout: 0, // large uploads may take as long as they take
+      maxHeaderSize: limits.maxHeaderBytes,
       noDelay: true,
     });
+    // One past the limit, so that a request over it is seen (and answered 431) rather than cut.
+    this.server.maxHeadersCount = limits.maxHeaderCount + 1;
+    // A client that half-closes after its request (shutdown(SHUT_WR)) still gets its answers;
+    // node's default would abort them and close. The connection closes after the last one.
+    (this.server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    // node's request-head timer (headersTimeout) runs only on a server that listen()ed; this one
+    // never does (connections are handed over after detection), so start it as listen() would.
+    this.server.emit('listening');
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('checkContinue', (req, res) => this.onExpectContinue(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('connect', (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     // Unsubscribed when the upstream closes (a transparent route that went idle), so it can be freed.
     upstream.onClose(ctx.drain.on('draining', () => this.closeIdle()));
+    upstream.onClose(() => this.server.close()); // stops the request-head timer
   }
 
   /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */
@@ -73,8 +83,23 @@ export class Http1Proxy {
       this.conns.delete(state);
       for (const finish of [...state.pending]) finish();
     });
+    socket.once('end', () => {
+      if (state.active > 0) this.ctx.log.debug({ inFlight: state.active }, 'http1: client half-closed; answering its requests, then closing');
+    });
     this.server.emit('connection', socket);
     socket.resume(); // detection paused it; the bytes it read were put back
+  }
+
+  /**
+   * node's parser refused the bytes (or the head timed out): the answer goes straight to the
+   * socket and closes it, since what follows on it can no longer be framed.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+    const cause: ProxyErrorCause = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout'
+      : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+    this.ctx.log.debug({ err: err.code ?? err.message, cause }, 'http1: client request refused');
+    socket.end(http1ErrorBytes(cause));
   }
 
   private closeIdle(): void {
@@ -85,7 +110,7 @@ export class Http1Proxy {
    * The start every request shares: not processed after a closing response, counted, and refused
    * at once (503) while draining. Returns what forwarding it needs, or null when it is dealt with.
    */
-  private admit(req: IncomingMessage, res: ServerResponse): { state: ConnState; start: number; beforeHead: () => void } | null {
+  private admit(req: IncomingMessage, res: ServerResponse): { state: ConnState; start: number; beforeHead: () => void; path: string } | null {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
     if (this.afterClose(req, state)) return null;
@@ -94,23 +119,36 @@ export class Http1Proxy {
     state.active++;
     const start = performance.now();
     const beforeHead = (): void => this.beforeHead(res, state, seq);
+    const head = checkRequestHead(req.method!, req.url!, req.rawHeaders, this.ctx.config.http1);
+    if (head.problem) {
+      // Answered in turn, after the responses ahead of it, and the connection closes after it.
+      this.ctx.log.debug({ method: req.method, status: head.problem.status, detail: head.problem.detail }, 'http1: request refused');
+      this.track(res, state, start, head.problem.status);
+      res.shouldKeepAlive = false;
+      req.resume();
+      beforeHead();
+      writeHttp1Error(res, head.problem.status === 431 ? 'headers_too_large' : head.problem.status === 414 ? 'uri_too_long' : 'bad_request', head.problem.detail);
+      return null;
+    }
     if (drain.phase !== 'running' && drain.phase !== 'waiting') {
       this.track(res, state, start, 503);
       refuse(res, beforeHead);
       return null;
     }
-    return { state, start, beforeHead };
+    return { state, start, beforeHead, path: head.path };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const admitted = this.admit(req, res);
     if (!admitted) return;
-    const { state, start, beforeHead } = admitted;
+    // `OPTIONS *` goes through node:http: undici takes only origin-form paths.
+    if (admitted.path === '*') { this.forwardWithNodeHttp(req, res, admitted); return; }
+    const { state, start, beforeHead, path } = admitted;
     const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
     const handler = new ForwardHandler(res, beforeHead);
     this.track(res, state, start, handler);
     this.upstream.pool.dispatch({
-      path: req.url!,
+      path,
       method: req.method!,
       headers,
       body: hasBody ? req : null,
@@ -164,8 +202,12 @@ export class Http1Proxy {
    */
   private onExpectContinue(req: IncomingMessage, res: ServerResponse): void {
     const admitted = this.admit(req, res);
-    if (!admitted) return;
-    const { state, start, beforeHead } = admitted;
+    if (admitted) this.forwardWithNodeHttp(req, res, admitted);
+  }
+
+  /** The path for what undici cannot carry: Expect: 100-continue, `OPTIONS *`. */
+  private forwardWithNodeHttp(req: IncomingMessage, res: ServerResponse, admitted: { state: ConnState; start: number; beforeHead: () => void; path: string }): void {
+    const { state, start, beforeHead, path } = admitted;
     const result = {
       status: 0,
       done: (r: ServerResponse): number => {
@@ -178,7 +220,7 @@ export class Http1Proxy {
       host: this.upstream.host,
       port: this.upstream.port,
       method: req.method,
-      path: req.url,
+      path,
       headers: forwardableRawHeaders(req.rawHeaders),
       agent: this.upstream.agent,
       setHost: false,
