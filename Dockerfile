@@ -10,23 +10,38 @@
 
 ARG NODE_MAJOR=24
 
+# Where there is no direct TLS to the npm registry (a proxy with its own CA), pass the CA bundle as a
+# build secret or a read-only mount and its path here: a build-time value, never in the image.
+#   docker build --build-arg NODE_EXTRA_CA_CERTS=/run/secrets/ca --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
+# (`npm run image:local`, with podman, mounts the machine's bundle; see docs/image.md.)
+
 # 1. Build: TypeScript → dist/, and the native addon (node-gyp needs python3, make, g++: full image).
+#    Dependencies first, then the addon, then the TypeScript: a source change rebuilds only the last.
 FROM node:${NODE_MAJOR}-bookworm AS build
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json binding.gyp ./
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm,sharing=locked --mount=type=secret,id=ca,required=false \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY binding.gyp ./
 COPY scripts/build-native.js scripts/build-native.js
+COPY src/native/ src/native/
+RUN --mount=type=secret,id=ca,required=false npm run install && test -f build/Release/ebb_native.node
+COPY tsconfig.json ./
 COPY bin/ bin/
 COPY src/ src/
-# npm ci runs the package's install script (the addon) and prepare (tsc).
-RUN npm ci --no-audit --no-fund \
- && test -f build/Release/ebb_native.node \
- && test -f dist/src/cli/main.js
+RUN --mount=type=secret,id=ca,required=false npx tsc -p tsconfig.json && test -f dist/src/cli/main.js
 
-# 2. Production dependencies only, from the same lockfile (no install scripts: the addon comes from 1).
+# 2. Production dependencies only, from the same lockfile (no install scripts: the addon comes from 1),
+#    without what only compilers and editors read (TypeScript declarations, source maps, docs).
 FROM node:${NODE_MAJOR}-bookworm-slim AS deps
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /out
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm,sharing=locked --mount=type=secret,id=ca,required=false \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \
+      -o -iname '*.md' -o -iname '*.markdown' \) -delete
 
 # 3. `ebb-init:<version>` (docker build --target init -t ebb-init:<version> .; npm run image:build-init):
 #    the pod's init container for transparent interception (`ebb inject --transparent true`, see
