@@ -175,7 +175,9 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
     c.startupProbe = probe('/ready', { periodSeconds: 1, failureThreshold: 120 });
   }
   c.livenessProbe = probe('/live', { periodSeconds: 10, failureThreshold: 3 });
-  c.readinessProbe = probe('/ready', { periodSeconds: 2, failureThreshold: 1 });
+  // Three misses (6 s), as Kubernetes' default: one slow answer on a busy node must not take the pod
+  // out of its Services. Shutdown does not rely on it: a terminating pod's endpoint is ready=false at once.
+  c.readinessProbe = probe('/ready', { periodSeconds: 2, failureThreshold: 3 });
   return c;
 }
 
