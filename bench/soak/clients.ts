@@ -1,13 +1,14 @@
 // The soak's clients. Well-behaved ones (node:http, undici, node:http2, @grpc/grpc-js, TCP) check
 // every answer and count each request as ok or lost; careless ones (raw sockets writing exact bytes)
-// do what real clients do wrong and only record what they saw.
+// do what real clients do wrong and only record what they saw. Raw HTTP/2 frames come from the
+// tests' frame writer (test/proxy/h2-frames.ts).
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { connect as h2connect, constants as h2c, type ClientHttp2Session } from 'node:http2';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Pool } from 'undici';
 
 import { BODY, grpcClient, type SoakGrpcClient } from './service.js';
-import * as h2 from './h2wire.js';
+import * as h2 from '../../test/proxy/h2-frames.js';
 
 export interface Ports { h1: number; h2: number; grpc: number; tcp: number }
 
@@ -228,7 +229,7 @@ export class CarelessClients {
         // As curl --http2-prior-knowledge does: a request, then a plain FIN (no GOAWAY), sometimes
         // while the stream is still open.
         const slow = Math.random() < 0.5;
-        r.socket.write(Buffer.concat([h2.PREFACE, h2.settings(), h2.settingsAck(), h2.headers(1, h2.headerBlock(h2.requestHeaders(slow ? '/slow?ms=500' : '/')))]));
+        r.socket.write(Buffer.concat([h2.PREFACE, h2.settings(), h2.settingsAck(), h2.headers(1, h2.requestFields({ path: slow ? '/slow?ms=500' : '/', authority: 'soak' }), { endStream: true })]));
         if (!slow) await sleep(200);
         r.socket.end();
         return { answered: answered(), serverClosed: await closedWithin(r, 5000) };
@@ -260,11 +261,11 @@ export class CarelessClients {
         const frames = [h2.PREFACE, h2.settings(), h2.settingsAck()];
         for (let i = 0; i < 100; i++) {
           const id = 1 + 2 * i;
-          frames.push(h2.headers(id, h2.headerBlock(h2.requestHeaders('/slow?ms=1000'))), h2.rstStream(id));
+          frames.push(h2.headers(id, h2.requestFields({ path: '/slow?ms=1000', authority: 'soak' }), { endStream: true }), h2.rstStream(id, h2.ERROR.CANCEL));
         }
         r.socket.write(Buffer.concat(frames));
         await sleep(500);
-        r.socket.end(h2.goaway());
+        r.socket.end(h2.goaway(0, h2.ERROR.NO_ERROR));
         return { answered: answered(), serverClosed: await closedWithin(r, 5000) };
       }
       case 'pipelining': {

@@ -1,11 +1,12 @@
 // The numbered cases of issue 11 as exact bytes, each run against one proxy (ebb, HAProxy or nginx)
 // in front of a RecordingApp, summed up as one table cell: what the client got (statuses, close,
-// timing) and, where it matters, what reached the app. Used by the side-by-side comparison
+// timing) and, where it matters, what reached the app. Raw HTTP/2 frames come from the tests' frame
+// writer (test/proxy/h2-frames.ts). Used by the side-by-side comparison
 // (`npm run soak -- --compare-peers`) and by the memory check per attack (`--attacks`).
 import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import type { Socket } from 'node:net';
-import * as h2 from './h2wire.js';
+import * as h2 from '../../test/proxy/h2-frames.js';
 import type { RecordingApp } from './recording-app.js';
 import { closeText, exchange, fmtBytes, h1Responses, h1Summary, h2Summary, h2Text, ms, type Step } from './wire.js';
 
@@ -58,6 +59,9 @@ async function repeat(deadline: number, parallel: number, once: () => Promise<un
   }));
 }
 
+/** A GET on the h2 route, END_STREAM, :authority app. */
+const req = (path: string): h2.Field[] => h2.requestFields({ path, authority: 'app' });
+
 function h2Start(settings: Array<[number, number]> = []): Buffer[] {
   return [h2.PREFACE, h2.settings(settings), h2.settingsAck()];
 }
@@ -90,12 +94,12 @@ export const CASES: Case[] = [
     bytes: 'preface, SETTINGS, SETTINGS ACK, HEADERS(1, GET /c1/slow?ms=1000, END_STREAM), then FIN at once (no GOAWAY)',
     async run(u) {
       u.app.reset();
-      const steps: Step[] = [Buffer.concat([...h2Start(), h2.headers(1, h2.headerBlock(h2.requestHeaders('/c1/slow?ms=1000')))]), 'shut-wr'];
+      const steps: Step[] = [Buffer.concat([...h2Start(), h2.headers(1, req('/c1/slow?ms=1000'), { endStream: true })]), 'shut-wr'];
       const e = await exchange(u.h2, steps, 5000);
       return `${h2Text(h2Summary(e.data))}, ${closeText(e, 5000)}`;
     },
     async attack(u, deadline, sockets) {
-      await repeat(deadline, 4, () => exchange(u.h2, [Buffer.concat([...h2Start(), h2.headers(1, h2.headerBlock(h2.requestHeaders('/c1')))]), { waitMs: 50 }, 'shut-wr'], 200, undefined, (s) => sockets.add(s)));
+      await repeat(deadline, 4, () => exchange(u.h2, [Buffer.concat([...h2Start(), h2.headers(1, req('/c1'), { endStream: true })]), { waitMs: 50 }, 'shut-wr'], 200, undefined, (s) => sockets.add(s)));
     },
   },
   {
@@ -118,7 +122,7 @@ export const CASES: Case[] = [
     bytes: 'preface, SETTINGS(INITIAL_WINDOW_SIZE=0), SETTINGS ACK, HEADERS(n, GET /c3/big?kb=1024, END_STREAM) × 300; meanwhile a node:http2 client asks GET /c3v',
     async run(u) {
       u.app.reset();
-      const streams = Array.from({ length: 300 }, (_, i) => h2.headers(1 + 2 * i, h2.headerBlock(h2.requestHeaders('/c3/big?kb=1024'))));
+      const streams = Array.from({ length: 300 }, (_, i) => h2.headers(1 + 2 * i, req('/c3/big?kb=1024'), { endStream: true }));
       const rss0 = rssKb(u.pid);
       const attacker = exchange(u.h2, [Buffer.concat([...h2Start([[h2.SETTING.INITIAL_WINDOW_SIZE, 0]]), ...streams]), { waitMs: 2500 }], 3000);
       await sleep(1000);
@@ -129,7 +133,7 @@ export const CASES: Case[] = [
       return `advertised MAX_CONCURRENT_STREAMS ${s.maxConcurrentStreams ?? 'none'}; ${h2Text(s)}; app got ${u.app.tagged('/c3/').length} of 300; RSS +${rss0 !== null && rss1 !== null ? Math.round((rss1 - rss0) / 1024) : '?'} MB; victim: ${v}`;
     },
     async attack(u, deadline, sockets) {
-      const streams = Array.from({ length: 300 }, (_, i) => h2.headers(1 + 2 * i, h2.headerBlock(h2.requestHeaders('/c3/big?kb=1024'))));
+      const streams = Array.from({ length: 300 }, (_, i) => h2.headers(1 + 2 * i, req('/c3/big?kb=1024'), { endStream: true }));
       await repeat(deadline, 2, () => exchange(u.h2, [Buffer.concat([...h2Start([[h2.SETTING.INITIAL_WINDOW_SIZE, 0]]), ...streams]), { waitMs: 3000 }], 100, undefined, (s) => sockets.add(s)));
     },
   },
@@ -235,7 +239,7 @@ export const CASES: Case[] = [
     bytes: 'preface, SETTINGS, SETTINGS ACK, HEADERS(1, :method GET, :scheme http, :authority app, :path /c11d, host other.example, END_STREAM)',
     async run(u) {
       u.app.reset();
-      const e = await exchange(u.h2, [Buffer.concat([...h2Start(), h2.headers(1, h2.headerBlock(h2.requestHeaders('/c11d', 'GET', 'app', [['host', 'other.example']])))])], 3000,
+      const e = await exchange(u.h2, [Buffer.concat([...h2Start(), h2.headers(1, h2.requestFields({ path: '/c11d', authority: 'app', extra: [['host', 'other.example']] }), { endStream: true })])], 3000,
         (d) => h2Summary(d).statuses.size > 0 || h2Summary(d).rst.size > 0 || h2Summary(d).goaway !== null);
       await sleep(50);
       return `${h2Text(h2Summary(e.data))}; ${appSaw(u, '/c11d', (s) => `:authority ${s.host}`)}`;
@@ -255,8 +259,8 @@ export const CASES: Case[] = [
 
 function rapidResets(n: number, path: string): Buffer[] {
   const out: Buffer[] = [];
-  const block = h2.headerBlock(h2.requestHeaders(path));
-  for (let i = 0; i < n; i++) out.push(h2.headers(1 + 2 * i, block), h2.rstStream(1 + 2 * i));
+  const block = h2.headerBlock(h2.requestFields({ path, authority: 'app' }));
+  for (let i = 0; i < n; i++) out.push(h2.headers(1 + 2 * i, block, { endStream: true }), h2.rstStream(1 + 2 * i, h2.ERROR.CANCEL));
   return out;
 }
 

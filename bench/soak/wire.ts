@@ -1,7 +1,7 @@
 // Raw client connections for the hostile cases: write exact bytes (with pauses), read everything,
 // note when and whether the server closed, and read back HTTP/1 statuses or HTTP/2 frames.
 import { connect, type Socket } from 'node:net';
-import * as h2 from './h2wire.js';
+import * as h2 from '../../test/proxy/h2-frames.js';
 
 export type Step = Buffer | string | { waitMs: number } | 'shut-wr';
 
@@ -126,21 +126,28 @@ export interface H2Summary {
 }
 
 export function h2Summary(data: Buffer): H2Summary {
-  const r = new h2.FrameReader();
-  r.push(data);
+  const frames = new h2.FrameParser().push(data);
+  const hpack = new h2.HpackDecoder();
   const s: H2Summary = { statuses: new Map(), rst: new Map(), goaway: null, maxConcurrentStreams: null, dataBytes: 0 };
-  for (const f of r.frames) {
-    if (f.type === h2.TYPE.HEADERS) {
-      const st = h2.statusOf(f);
-      if (st !== null) s.statuses.set(st, (s.statuses.get(st) ?? 0) + 1);
-    } else if (f.type === h2.TYPE.RST_STREAM && f.payload.length >= 4) {
-      const c = f.payload.readUInt32BE(0);
+  let block: Buffer[] = [];
+  for (const f of frames) {
+    if (f.type === h2.FRAME.HEADERS || f.type === h2.FRAME.CONTINUATION) {
+      block.push(f.type === h2.FRAME.HEADERS ? h2.headerBlockOf(f) : f.payload);
+      if (!(f.flags & h2.FLAG.END_HEADERS)) continue;
+      let fields: h2.Field[] = [];
+      try { fields = hpack.decode(Buffer.concat(block)); } catch { /* a block we cannot decode counts as no status */ }
+      block = [];
+      const st = fields.find(([n]) => n === ':status')?.[1];
+      if (st) s.statuses.set(Number(st), (s.statuses.get(Number(st)) ?? 0) + 1);
+    } else if (f.type === h2.FRAME.RST_STREAM && f.payload.length >= 4) {
+      const c = h2.parseRstStream(f);
       s.rst.set(c, (s.rst.get(c) ?? 0) + 1);
-    } else if (f.type === h2.TYPE.GOAWAY) {
-      s.goaway = h2.goawayCode(f);
-    } else if (f.type === h2.TYPE.SETTINGS && !(f.flags & h2.FLAG.ACK)) {
-      for (let i = 0; i + 6 <= f.payload.length; i += 6) if (f.payload.readUInt16BE(i) === h2.SETTING.MAX_CONCURRENT_STREAMS) s.maxConcurrentStreams = f.payload.readUInt32BE(i + 2);
-    } else if (f.type === h2.TYPE.DATA) s.dataBytes += f.payload.length;
+    } else if (f.type === h2.FRAME.GOAWAY && f.payload.length >= 8) {
+      s.goaway = h2.parseGoaway(f).code;
+    } else if (f.type === h2.FRAME.SETTINGS && !(f.flags & h2.FLAG.ACK)) {
+      const m = h2.parseSettings(f).get(h2.SETTING.MAX_CONCURRENT_STREAMS);
+      if (m !== undefined) s.maxConcurrentStreams = m;
+    } else if (f.type === h2.FRAME.DATA) s.dataBytes += f.payload.length;
   }
   return s;
 }
