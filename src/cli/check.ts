@@ -4,6 +4,7 @@ import { withServiceFindings } from '../inject/services.js';
 import { findingFix, findingSentence, passSentence, reasonSentence, resourceLabel } from '../inject/messages.js';
 import { checkFindingLines } from '../inject/render.js';
 import { timelineLines } from '../inject/timeline.js';
+import { MESH_NAMES } from '../inject/meshes.js';
 import type { ResourceReport } from '../inject/types.js';
 import { isList } from '../manifests/transform.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -18,7 +19,7 @@ function hasError(r: ResourceReport): boolean {
 function header(r: ResourceReport): string {
   const t = r.timing;
   if (!t) return `${resourceLabel(r)} ${r.status}${r.reason ? `: ${reasonSentence(r.reason, r.reasonParams)} [${r.reason}]` : ''}`;
-  const mode = t.mode === 'none' ? 'no proxy' : `${t.mode} sidecar`;
+  const mode = t.mode === 'none' ? 'no proxy' : `${t.mesh ? `${MESH_NAMES[t.mesh]} ` : ''}${t.mode} sidecar`;
   return `${resourceLabel(r)} (${mode}, terminationGracePeriodSeconds ${t.graceSeconds}${t.graceDefaulted ? ' by default' : ''})`;
 }
 
@@ -89,7 +90,8 @@ export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opt
   } else {
     const count = (sev: string): number => results.reduce((n, r) => n + r.report.findings.filter((f) => f.severity === sev).length, 0);
     const out = results.flatMap((r) => [...textReport(r.report, opts.verbose), '']);
-    out.push(`${results.length} resource(s) checked: ${count('error')} error(s), ${count('warning')} warning(s)`);
+    const refused = results.filter((r) => r.report.status === 'refused').length;
+    out.push(`${results.length} resource(s) checked: ${count('error')} error(s), ${count('warning')} warning(s)${refused ? `, ${refused} refused (not checked)` : ''}`);
     stdout = out.join('\n') + '\n';
   }
   return { stdout, exitCode: errors ? EXIT.failure : EXIT.ok };

@@ -10,6 +10,7 @@ import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } 
 import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
 import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
 import { applyAppWait } from './app-wait.js';
+import { checkMesh, meshOf } from './meshes.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
 import type { ReasonCode } from './messages.js';
@@ -322,6 +323,15 @@ export function check(object: unknown, config: InjectConfig): ResourceReport {
   const tpl = getIn(object, tplPath);
   const spec = getIn(tpl, ['spec']);
   if (!isObject(spec) || !Array.isArray(spec.containers)) return report(object, 'skipped', { reason: 'no_pod_template', reasonParams: { path: pointer([...tplPath, 'spec']) || '/' } });
+  const tplLabels = getIn(tpl, ['metadata', 'labels']);
+  const mesh = findProxy(spec) ? null : meshOf(spec, annotationsAt(tpl, ['metadata']), isObject(tplLabels) ? tplLabels : {});
+  if (mesh) {
+    // Another mesh's workload: never injected by ebb, but its shutdown is checked all the same.
+    const invalid = invalidManifestValue(spec);
+    if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });
+    const m = checkMesh(mesh, object.kind, spec, annotationsAt(tpl, ['metadata']));
+    return report(object, 'injected', { findings: m.findings, passes: m.passes, timing: m.timing });
+  }
   if (isInjected(tpl)) {
     const invalid = invalidManifestValue(spec);
     if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });

@@ -39,7 +39,9 @@ interface FindingText {
 export const FINDINGS = {
   app_prestop_not_shorter: {
     message: (p) => `app preStop ${preStop(p)} is not shorter than the proxy wait ${p.wait}s: the proxy stops accepting while the app still expects traffic`,
-    fix: 'make the app preStop sleep (or /wait-quiet max=) shorter than config.ebb.io/wait-before-exit-seconds (e.g. wait = sleep + 5)',
+    fix: (p) => (p.mesh === 'linkerd'
+      ? 'make the app preStop sleep shorter than config.alpha.linkerd.io/proxy-wait-before-exit-seconds (e.g. wait = sleep + 5)'
+      : 'make the app preStop sleep (or /wait-quiet max=) shorter than config.ebb.io/wait-before-exit-seconds (e.g. wait = sleep + 5)'),
     pass: (p) => `app preStop ${preStop(p)} is shorter than the proxy wait ${p.wait}s`,
   },
   wait_exceeds_grace: {
@@ -66,7 +68,9 @@ export const FINDINGS = {
   },
   no_proxy_wait: {
     message: () => 'classic mode without a proxy wait: the proxy stops accepting at TERM while clients still send',
-    fix: 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect',
+    fix: (p) => (p.mesh === 'linkerd'
+      ? 'set the annotation config.alpha.linkerd.io/proxy-wait-before-exit-seconds: "N" on the pod template (Linkerd writes a preStop sleep N on linkerd-proxy), N the longest endpoint propagation delay you expect'
+      : 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect'),
     pass: (p) => p.wait === 'auto' ? 'proxy waits for inbound traffic to go quiet (auto) before exit' : `proxy waits ${p.wait}s before exit`,
   },
   wait_ignored_in_native: {
@@ -136,6 +140,44 @@ export const FINDINGS = {
     message: (p) => `service "${p.service}" port ${p.port} targets ${p.targetPort}, the app's own port ${p.appPort} in ${p.workload}, whose proxy is not transparent: that traffic reaches the app directly and ebb never sees it (no drain, and /wait-quiet answers quiet while the app is busy)`,
     fix: (p) => `set targetPort: ebb-in-${p.appPort} on port ${p.port} of service "${p.service}", or inject with --transparent true (the default)`,
   },
+  linkerd_native_wait_conflict: {
+    message: (p) => `a ${p.wait}s proxy wait (${p.field}) on a native linkerd-proxy: Linkerd's injector refuses the pair (linkerd#12164), and a native sidecar's preStop runs from the pod's deletion, not before its TERM, which comes only after the app has exited anyway`,
+    fix: 'drop config.alpha.linkerd.io/proxy-wait-before-exit-seconds (the native sidecar already outlives the app) and give the app container a preStop sleep for the endpoint propagation delay',
+  },
+  linkerd_job_will_not_complete: {
+    message: (p) => `${p.kind} with a classic linkerd-proxy, and ${p.containers} not run under \`linkerd-await --shutdown\`: the proxy keeps running after the app exits, so the Job never completes`,
+    fix: 'wrap each app command in `linkerd-await --shutdown --` (with config.alpha.linkerd.io/proxy-enable-shutdown-endpoint: "true"), or set config.alpha.linkerd.io/proxy-enable-native-sidecar: "true"',
+  },
+  linkerd_shutdown_endpoint_disabled: {
+    message: (p) => `${p.kind} runs under \`linkerd-await --shutdown\` but the proxy's shutdown endpoint is not enabled (LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED): the call fails and the Job never completes`,
+    fix: 'set the annotation config.alpha.linkerd.io/proxy-enable-shutdown-endpoint: "true" on the pod template',
+  },
+  istio_proxy_gone_before_app: {
+    message: (p) => `app preStop sleep ${p.sleep}s outlasts istio-proxy, which ${Number(p.wait) > 0 ? `gets TERM at ${p.wait}s and ` : 'gets TERM at 0s with the app and '}exits by ${p.end}s (terminationDrainDuration ${p.drain}s): the app still runs, and its calls out fail, after the proxy is gone`,
+    fix: 'raise terminationDrainDuration in proxy.istio.io/config above the app\'s preStop plus its own shutdown time (and terminationGracePeriodSeconds with it), or shorten the app\'s preStop',
+    pass: (p) => `app preStop sleep ${p.sleep}s ends before istio-proxy exits (by ${p.end}s)`,
+  },
+  istio_no_proxy_wait: {
+    message: (p) => `istio-proxy gets TERM at 0s and stops accepting new inbound connections while clients that have not yet seen the endpoint removal still send; it exits by ${p.drain}s (terminationDrainDuration)`,
+    fix: 'give the app a preStop sleep for the propagation delay and a terminationDrainDuration longer than it, or a preStop sleep on istio-proxy itself (values.global.proxy.lifecycle)',
+  },
+  istio_drain_exceeds_grace: {
+    message: (p) => `istio-proxy may run until ${p.end}s, past terminationGracePeriodSeconds ${p.grace}s: the kubelet kills it mid-drain`,
+    fix: 'raise terminationGracePeriodSeconds above terminationDrainDuration (plus any istio-proxy preStop), or lower terminationDrainDuration',
+    pass: (p) => `istio-proxy is gone by ${p.end}s, within terminationGracePeriodSeconds ${p.grace}s`,
+  },
+  istio_exit_on_zero_connections: {
+    message: (p) => `EXIT_ON_ZERO_ACTIVE_CONNECTIONS: istio-proxy exits as soon as it has no active connections, which can be before the app's ${p.longest}s preStop ends: the app's calls out during its shutdown then fail`,
+    fix: 'leave EXIT_ON_ZERO_ACTIVE_CONNECTIONS unset when the app calls out while it shuts down, or use native sidecars (the proxy then gets TERM only after the app exits)',
+  },
+  istio_app_starts_before_proxy: {
+    message: () => 'istio-proxy is a classic sidecar without holdApplicationUntilProxyStarts: the app may start, and call out, before the proxy is ready',
+    fix: 'set holdApplicationUntilProxyStarts: true in proxy.istio.io/config, or use native sidecars',
+  },
+  istio_job_will_not_complete: {
+    message: (p) => `${p.kind} with a classic istio-proxy and no app command that calls the agent's /quitquitquit: the proxy keeps running after the app exits, so the Job never completes`,
+    fix: 'end the app command with `curl -fsS -X POST http://127.0.0.1:15020/quitquitquit`, or use native sidecars (ENABLE_NATIVE_SIDECARS)',
+  },
   not_injected: {
     message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,
     fix: 'run `ebb inject` on this manifest',
@@ -147,15 +189,20 @@ export function reasonSentence(code: ReasonCode, params: Params = {}): string {
   return REASONS[code](params);
 }
 
+/** `Linkerd: ` before a finding about another mesh's workload, so each names its mesh. */
+function meshPrefix(f: Finding): string {
+  return f.params.mesh === 'linkerd' ? 'Linkerd: ' : f.params.mesh === 'istio' ? 'Istio: ' : '';
+}
+
 export function findingSentence(f: Finding): string {
   const text = FINDINGS[f.code].message(f.params);
-  return f.container ? `container "${f.container}": ${text}` : text;
+  return meshPrefix(f) + (f.container ? `container "${f.container}": ${text}` : text);
 }
 
 export function passSentence(f: Finding): string {
   const entry: FindingText = FINDINGS[f.code];
   const text = entry.pass ? entry.pass(f.params) : f.code;
-  return f.container ? `container "${f.container}": ${text}` : text;
+  return meshPrefix(f) + (f.container ? `container "${f.container}": ${text}` : text);
 }
 
 export function findingFix(f: Finding): string {

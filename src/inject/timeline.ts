@@ -81,7 +81,7 @@ export function timelineLines(m: TimingModel): string[] {
       cells[col(Math.min(appsDone, G))] = 'T';
       note = `native: TERM once the app has exited (${waitsQuiet ? `its /wait-quiet ends by ${appsDone}s` : `>= ${appsDone}s`}), drain <= ${Math.max(0, Math.min(D, G - appsDone))}s`;
     }
-    rows.push({ label: PROXY_CONTAINER, cells, note });
+    rows.push({ label: m.proxyName ?? PROXY_CONTAINER, cells, note });
   }
 
   const kill = blank();

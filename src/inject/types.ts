@@ -112,4 +112,10 @@ export interface TimingModel {
   /** The proxy's drain deadline after TERM. */
   readonly drainTimeoutSeconds: number;
   readonly apps: readonly { name: string; preStop: PreStop }[];
+  /** Another mesh's proxy (ebb check on Linkerd/Istio workloads); absent = ebb's. */
+  readonly mesh?: 'linkerd' | 'istio';
+  /** The proxy container's name, for the timeline (default ebb-proxy). */
+  readonly proxyName?: string;
+  /** The proxy exits when its drain time is up, busy or not (Istio's terminationDrainDuration). */
+  readonly proxyExitsAtDrainEnd?: boolean;
 }
