@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { EbbError, EXIT } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -57,7 +58,10 @@ export function reportError(err: unknown): number {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await (await buildProgram(argv[2])).parseAsync(argv);
+    const program = await buildProgram(argv[2]);
+    // Run by kubectl as a plugin (kubectl-ebb on PATH): usage lines say what the user typed.
+    if (/^kubectl-ebb(\.js|\.cmd)?$/.test(basename(argv[1] ?? ''))) program.name('kubectl ebb');
+    await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);
   }
