@@ -3,9 +3,18 @@
  * keep-alive, HTTP/1.1 a new connection per request, HTTP/2 over one connection), each learning
  * of the old pod's removal after its own propagation delay and sending to "new" from then on.
  * Every request is recorded with its outcome. Bounded: a request count cap and a per-request timeout.
+ *
+ * Two client models (`--client-model`):
+ * - `kube-proxy` (the default): a client talks to the Service's virtual IP; kube-proxy picks an
+ *   endpoint per new connection, and conntrack keeps an established connection on its pod, so a
+ *   keep-alive or HTTP/2 connection to old stays there until it closes (Connection: close, GOAWAY,
+ *   reset); only new connections go to new after the client's delay;
+ * - `mesh`: a client-side balancer (a mesh proxy, a gRPC client with its own resolver) that moves
+ *   every request to new after the delay, leaving its connections to old unused.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 
 export type ClientKind = 'h1-keepalive' | 'h1-new-connection' | 'h2';
 export const CLIENT_KINDS: readonly ClientKind[] = ['h1-keepalive', 'h1-new-connection', 'h2'];
@@ -29,6 +38,21 @@ export interface RequestRecord {
 
 export interface ClientPlan { id: number; kind: ClientKind; delayMs: number; rps: number }
 
+export type ClientModel = 'kube-proxy' | 'mesh';
+export const CLIENT_MODELS: readonly ClientModel[] = ['kube-proxy', 'mesh'];
+
+/**
+ * Where a client's new connection goes at time t (performance.now()), or null when its view of
+ * the Service has no endpoint (kube-proxy then rejects the connection: ECONNREFUSED).
+ */
+export type EndpointView = (c: ClientPlan, t: number, t0: number | undefined) => Target | null;
+
+/** The standard view: old until the client learns of its removal (t0 + its delay), new from then on. */
+export const removalView: EndpointView = (c, t, t0) => (t0 !== undefined && t >= t0 + c.delayMs ? 'new' : 'old');
+
+/** What a refused connection to a Service without endpoints looks like in the records. */
+export const NO_ENDPOINT = 'no serving endpoint (kube-proxy rejects: ECONNREFUSED)';
+
 /** N clients, kinds in rotation, delays spread evenly over [0, MAX] with the last one at MAX. */
 export function planClients(rps: number, maxDelaySeconds: number, count?: number): ClientPlan[] {
   const n = Math.max(1, Math.min(count ?? 24, Math.floor(rps)));
@@ -49,7 +73,17 @@ export interface LoadOptions {
   /** Hard cap on requests sent, whatever happens. */
   maxRequests: number;
   now?: () => number;
+  /** How connections find a pod (default kube-proxy). */
+  model?: ClientModel;
+  /** Each client's view of the Service's endpoints (default removalView). */
+  view?: EndpointView;
 }
+
+/** The name clients use for the Service (kube-proxy model): connections are made by connectTo(). */
+const SERVICE = { host: 'lab-demo.svc', port: 80 };
+
+/** Which pod a socket was connected to (kube-proxy model: chosen per connection). */
+const socketTarget = new WeakMap<object, Target>();
 
 export class LoadGenerator {
   readonly records: RequestRecord[] = [];
@@ -104,8 +138,13 @@ export class LoadGenerator {
     return t - (this.t0 ?? this.startedAt);
   }
 
-  private targetOf(c: ClientPlan, t: number): Target {
-    return this.t0 !== undefined && t >= this.t0 + c.delayMs ? 'new' : 'old';
+  /** The endpoint a new connection of client c goes to now, or null (no endpoint). */
+  private pick(c: ClientPlan, t = this.now()): Target | null {
+    return (this.opts.view ?? removalView)(c, t, this.t0);
+  }
+
+  private get model(): ClientModel {
+    return this.opts.model ?? 'kube-proxy';
   }
 
   private tick(): void {
@@ -116,17 +155,19 @@ export class LoadGenerator {
         this.next[c.id]! += 1000 / c.rps;
         if (this.sent >= this.opts.maxRequests) return;
         this.sent++;
-        this.send(c, this.targetOf(c, t));
+        this.send(c);
       }
       if (this.next[c.id]! <= t) this.next[c.id] = t + 1000 / c.rps;
     }
   }
 
-  private send(c: ClientPlan, target: Target): void {
+  private send(c: ClientPlan): void {
     const start = this.now();
     this.inFlight++;
+    // The pod the request went to: the view's choice, or the pod of the connection it reused.
+    const at = { target: (this.pick(c, start) ?? 'old') as Target };
     const finish = (outcome: Outcome, status?: number, error?: string): void => {
-      this.records.push({ client: c.id, kind: c.kind, target, start: this.rel(start), end: this.rel(this.now()), outcome, status, error });
+      this.records.push({ client: c.id, kind: c.kind, target: at.target, start: this.rel(start), end: this.rel(this.now()), outcome, status, error });
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
     };
@@ -136,20 +177,55 @@ export class LoadGenerator {
       settled = true;
       finish(outcome, status, error);
     };
-    if (c.kind === 'h2') this.sendH2(c, target, once);
-    else this.sendH1(c, target, once);
+    // A client-side balancer with no endpoint fails the request itself; through kube-proxy an open
+    // connection still reaches its pod, and only a new one is rejected.
+    if (this.model === 'mesh' && this.pick(c, start) === null) { process.nextTick(() => once('refused', undefined, NO_ENDPOINT)); return; }
+    if (c.kind === 'h2') this.sendH2(c, at, once);
+    else this.sendH1(c, at, once);
   }
 
-  private sendH1(c: ClientPlan, target: Target, done: (o: Outcome, status?: number, error?: string) => void): void {
-    const keepAlive = c.kind === 'h1-keepalive';
-    let agent: http.Agent | false = false;
-    if (keepAlive) {
-      const key = `${c.id}/${target}`;
-      agent = this.agents.get(key) ?? new http.Agent({ keepAlive: true });
+  private address(t: Target): { host: string; port: number } {
+    return { host: this.opts.hosts?.[t] ?? '127.0.0.1', port: this.opts.ports[t] };
+  }
+
+  /** A connection to pod t; with no endpoint (null), a socket that fails as kube-proxy's REJECT does. */
+  private connectTo(t: Target | null): net.Socket {
+    if (t === null) {
+      const s = new net.Socket();
+      const err = Object.assign(new Error(NO_ENDPOINT), { code: 'ECONNREFUSED' });
+      process.nextTick(() => s.destroy(err));
+      return s;
+    }
+    const s = net.connect(this.address(t));
+    socketTarget.set(s, t);
+    return s;
+  }
+
+  /**
+   * The HTTP/1 keep-alive agent of a client. kube-proxy model: one agent whose new connections
+   * go where the view says, reused while open (conntrack); mesh model: one agent per pod.
+   */
+  private agentFor(c: ClientPlan, at: { target: Target }): http.Agent {
+    const key = this.model === 'mesh' ? `${c.id}/${at.target}` : `${c.id}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true });
+      if (this.model === 'kube-proxy') {
+        const own = agent as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket };
+        own.createConnection = () => this.connectTo(this.pick(c));
+      }
       this.agents.set(key, agent);
     }
+    return agent;
+  }
+
+  private sendH1(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void): void {
+    const keepAlive = c.kind === 'h1-keepalive';
+    const kubeProxy = this.model === 'kube-proxy';
     const req = http.request({
-      host: this.opts.hosts?.[target] ?? '127.0.0.1', port: this.opts.ports[target], path: '/', method: 'GET', agent,
+      // kube-proxy model: one name for the Service, so the agent pools its connections whatever pod they reached.
+      ...(kubeProxy ? SERVICE : this.address(at.target)), path: '/', method: 'GET',
+      ...(keepAlive ? { agent: this.agentFor(c, at) } : { createConnection: () => this.connectTo(kubeProxy ? this.pick(c) : at.target) }),
       headers: keepAlive ? {} : { connection: 'close' },
     }, (res) => {
       res.resume();
@@ -161,14 +237,21 @@ export class LoadGenerator {
     const timer = setTimeout(() => { done('timeout'); req.destroy(); }, this.opts.timeoutMs);
     req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => done(errorOutcome(e), undefined, errCode(e)));
+    req.on('socket', (s) => { const t = socketTarget.get(s); if (t) at.target = t; });
     req.end();
   }
 
-  private session(c: ClientPlan, target: Target): http2.ClientHttp2Session {
-    const key = `${c.id}/${target}`;
+  /** The client's HTTP/2 connection: per client (kube-proxy: reused while open) or per client and pod (mesh). */
+  private session(c: ClientPlan, at: { target: Target }): http2.ClientHttp2Session {
+    const key = this.model === 'mesh' ? `${c.id}/${at.target}` : `${c.id}`;
     const cur = this.sessions.get(key);
-    if (cur && !cur.closed && !cur.destroyed && !goneAway.has(cur)) return cur;
-    const s = http2.connect(`http://${this.opts.hosts?.[target] ?? '127.0.0.1'}:${this.opts.ports[target]}`);
+    if (cur && !cur.closed && !cur.destroyed && !goneAway.has(cur)) {
+      at.target = socketTarget.get(cur) ?? at.target;
+      return cur;
+    }
+    const t = this.model === 'mesh' ? at.target : this.pick(c);
+    const s = http2.connect(`http://${SERVICE.host}:${SERVICE.port}`, { createConnection: () => this.connectTo(t) });
+    if (t !== null) { socketTarget.set(s, t); at.target = t; }
     s.on('error', (e) => sessionErrors.set(s, e));
     s.on('goaway', () => goneAway.add(s));
     s.unref();
@@ -176,15 +259,15 @@ export class LoadGenerator {
     return s;
   }
 
-  private sendH2(c: ClientPlan, target: Target, done: (o: Outcome, status?: number, error?: string) => void, retried = false): void {
+  private sendH2(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void, retried = false): void {
     let stream: http2.ClientHttp2Stream;
     let session: http2.ClientHttp2Session;
     try {
-      session = this.session(c, target);
+      session = this.session(c, at);
       stream = session.request({ ':path': '/', ':method': 'GET' });
     } catch (e) {
       // The session went away between our check and the request: nothing was sent, open another.
-      if (!retried) { this.sendH2(c, target, done, true); return; }
+      if (!retried) { this.sendH2(c, at, done, true); return; }
       done(errorOutcome(e as Error), undefined, errCode(e as Error));
       return;
     }
@@ -195,7 +278,7 @@ export class LoadGenerator {
       if (handled) return;
       handled = true;
       clearTimeout(timer);
-      if (retry) this.sendH2(c, target, done, true);
+      if (retry) this.sendH2(c, at, done, true);
       else done(outcome, status, error);
     };
     const timer = setTimeout(() => { conclude(false, 'timeout'); stream.close(http2.constants.NGHTTP2_CANCEL); }, this.opts.timeoutMs);

@@ -23,6 +23,8 @@ export interface ScenarioResult {
   config: Record<string, unknown>;
   /** With --transparent: the old pod's app's own outbound calls, through the proxy's outbound listener. */
   appOutbound?: AppOutboundSummary;
+  /** With --last-replica: when the old pod stopped `serving` (s from t0; null: it served until gone), and why. */
+  serving?: { endedSeconds: number | null; endedBy: string | null };
 }
 
 /** One outbound call of the app, times in ms from t0. */

@@ -6,7 +6,8 @@
  */
 import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
-import { LoadGenerator, planClients } from './load.js';
+import { LoadGenerator, planClients, removalView, type EndpointView } from './load.js';
+import { ServingWatch } from './readiness.js';
 import { envOf, LabPod } from './pod.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
@@ -38,6 +39,7 @@ const TAIL_SECONDS = 0.5;
 const APP_CALL_EVERY_MS = 50;
 
 export async function runScenario(sc: Scenario, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
+  if (sc.lastReplica) settings = { ...settings, lastReplica: true };
   const ctx = { settings, runManifest: (m: Record<string, unknown>) => runManifest(sc.name, sc.description(settings), m, settings, opts) };
   if (sc.run) return sc.run(ctx);
   if (!sc.manifest) throw new EbbError('lab_scenario', `scenario ${sc.name} has neither a manifest nor a run()`);
@@ -91,19 +93,31 @@ export async function runManifest(name: string, description: string, manifest: R
   let newPod: LabPod | undefined;
   let load: LoadGenerator | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
+  let serving: ServingWatch | undefined;
   const events: KubeletEvent[] = [];
   /** t0 on the wall clock: the app reports its outbound calls in epoch milliseconds. */
   let t0Wall = 0;
+  /** t0 on performance.now(), for the serving watch's times. */
+  const at = { t0: 0 };
   try {
     oldPod = await mk('old', settings.seed);
-    newPod = await mk('new', settings.seed + 1);
-    await withDeadline(Promise.all([oldPod.start(), newPod.start()]), opts.deadline, 'starting the pods');
+    // --last-replica: no other pod behind the Service.
+    newPod = settings.lastReplica ? undefined : await mk('new', settings.seed + 1);
+    await withDeadline(Promise.all([oldPod.start(), newPod?.start()]), opts.deadline, 'starting the pods');
     const clients = planClients(settings.rps, settings.propagationDelay, settings.clients);
+    let view: EndpointView = removalView;
+    if (settings.lastReplica) {
+      // Kube-proxy keeps the old pod while it serves; a client learns that it stopped after its delay.
+      const watch = new ServingWatch(model, oldPod);
+      serving = watch;
+      view = (c, t) => (watch.notServingSince !== null && t >= watch.notServingSince + c.delayMs ? null : 'old');
+    }
     // Everything a run can take: warm-up, grace, the 2 s floors for sidecars, the slowest client.
     const boundSeconds = settings.warmup + Math.max(model.graceSeconds + 2 * MINIMUM_GRACE_SECONDS, settings.propagationDelay) + settings.requestTimeout + 5;
     load = new LoadGenerator({
-      clients, ports: { old: oldPod.inboundPort, new: newPod.inboundPort }, hosts: { old: oldPod.host, new: newPod.host },
+      clients, ports: { old: oldPod.inboundPort, new: (newPod ?? oldPod).inboundPort }, hosts: { old: oldPod.host, new: (newPod ?? oldPod).host },
       timeoutMs: settings.requestTimeout * 1000, maxRequests: Math.ceil(settings.rps * boundSeconds),
+      model: settings.clientModel, view,
     });
     const l = load;
     load.start();
@@ -113,22 +127,30 @@ export async function runManifest(name: string, description: string, manifest: R
     await sleepUntil(Math.min(opts.deadline, startedAt + settings.warmup * 1000));
 
     const t0 = performance.now();
+    at.t0 = t0;
     t0Wall = Date.now();
     clock.t0 = t0;
     load.markT0(t0);
+    serving?.start();
     const deletion = deletePod(model, oldPod, { onEvent: (e) => events.push(e) });
     const gone = await withDeadline(deletion, opts.deadline, 'deleting the old pod').then(() => true, (e: Error) => { notes.push(e.message); return false; });
-    if (gone) {
+    // The last replica: every request after the pod is gone is refused whatever the setup, so the run ends there.
+    if (gone && !settings.lastReplica) {
       await sleepUntil(Math.min(opts.deadline, Math.max(performance.now(), t0 + settings.propagationDelay * 1000) + TAIL_SECONDS * 1000));
     }
   } finally {
     if (ticker) clearInterval(ticker);
+    serving?.stop();
     if (load) await withDeadline(load.stop(), performance.now() + (settings.requestTimeout + 1) * 1000, 'stopping the load').catch(() => {});
     await Promise.all([oldPod?.kill(), newPod?.kill()]);
     for (const n of networks) n.destroy();
     await remote?.close();
   }
   const old = oldPod!;
+  if (serving) {
+    notes.push(serving.notServingSince === null ? 'the old pod served until it was gone'
+      : `the old pod stopped serving at ${((serving.notServingSince - at.t0) / 1000).toFixed(2)} s (${serving.why}); from then on each client, after its propagation delay, found no endpoint`);
+  }
   for (const line of old.proxyLog) {
     if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${String(line.msg)} ${JSON.stringify(omit(line, ['level', 'time', 'pid', 'hostname', 'name', 'msg']))}`);
   }
@@ -138,7 +160,11 @@ export async function runManifest(name: string, description: string, manifest: R
     graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
     containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: ebbEnv(c) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
+    clientModel: settings.clientModel, lastReplica: settings.lastReplica,
   });
+  if (serving) {
+    result.serving = { endedSeconds: serving.notServingSince === null ? null : Math.round(serving.notServingSince - at.t0) / 1000, endedBy: serving.why };
+  }
   let outboundCalls: ScenarioRun['outboundCalls'];
   if (settings.transparent) {
     // The lab starts the app before the proxy: its calls out before the pod was up are start-up, not shutdown.

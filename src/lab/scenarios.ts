@@ -23,6 +23,8 @@ export interface Scenario {
   run?(ctx: ScenarioContext): Promise<ScenarioRun>;
   /** Only meaningful with `--transparent` (it is about the app's outbound calls). */
   transparentOnly?: boolean;
+  /** Runs as if with `--last-replica`: the old pod is the Service's only endpoint. */
+  lastReplica?: boolean;
 }
 
 const registry = new Map<string, Scenario>();
@@ -70,6 +72,19 @@ preset('native',
 preset('native-app-wait',
   () => 'native sidecar, app preStop httpGet /wait-quiet (--app-wait auto)',
   () => ({ mode: 'native', proxyWait: '0', appPreStop: { kind: 'wait-quiet' } }));
+
+/**
+ * KEP-1669: the pod is the Service's only endpoint (a scale to zero, the eviction of a single
+ * replica before its replacement is ready), so kube-proxy falls back to it while it is terminating
+ * and still `serving` (every container running, every readiness probe passing). With classic-auto's
+ * setup, the readiness probe (period 2 s, failureThreshold 1) is what decides how long it serves.
+ */
+registerScenario({
+  name: 'last-replica',
+  description: () => 'classic-auto\'s setup, but the old pod is the Service\'s only endpoint: clients keep sending while it is serving (KEP-1669), then get ECONNREFUSED',
+  manifest: (s) => buildPodManifest({ mode: 'classic', proxyWait: 'auto', appPreStop: { kind: 'wait-quiet' } }, s),
+  lastReplica: true,
+}, { compare: true });
 
 /**
  * The seed's problem 1, for contrast with `--transparent`: classic-no-wait, but the outbound

@@ -1,3 +1,5 @@
+import type { ClientModel } from './load.js';
+
 /** The lab's knobs, with their defaults (the CLI flags map one to one). */
 export interface LabSettings {
   /** Requests per second over all clients. */
@@ -28,6 +30,14 @@ export interface LabSettings {
    * `--transparent true`, the app calling a remote service through the outbound listener.
    */
   transparent: boolean;
+  /** How clients reach pods: through kube-proxy (conntrack keeps open connections) or a client-side balancer. */
+  clientModel: ClientModel;
+  /**
+   * The old pod is the Service's only endpoint (`--last-replica`, the `last-replica` scenario): no
+   * new pod; clients keep sending to old while it is `serving` (KEP-1669's fallback), and learn
+   * that it stopped serving after their propagation delay.
+   */
+  lastReplica: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
@@ -42,4 +52,6 @@ export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
   appPort: 8080,
   timeLimit: 600,
   transparent: false,
+  clientModel: 'kube-proxy',
+  lastReplica: false,
 });

@@ -8,6 +8,8 @@ import { runEbb } from '../helpers.js';
 // propagation delay (2.5 s) is long against the lack of a wait, and shorter than N = 4.
 const settings: LabSettings = {
   ...DEFAULT_SETTINGS, rps: 40, propagationDelay: 2.5, fixedWait: 4, warmup: 1, latency: '5ms:95,300ms:5', timeLimit: 120,
+  // Clients that move every request after their delay: what these recipes are sized for.
+  clientModel: 'mesh',
 };
 const opts = () => ({ deadline: performance.now() + 120_000 });
 
