@@ -183,9 +183,12 @@ function raw(port: number): Promise<Raw> {
     let size = 0;
     socket.on('data', (c: Buffer) => { if (size < 1 << 20) { chunks.push(c); size += c.length; } });
     socket.on('error', () => { /* a reset is one way for the server to close */ });
+    // allowHalfOpen (a half-closing client still reads): the server's FIN is 'end', not 'close'.
     let serverClosed = false;
-    socket.on('end', () => { serverClosed = true; });
-    const closed = new Promise<boolean>((r) => socket.on('close', (hadError) => r(serverClosed || hadError)));
+    const closed = new Promise<boolean>((r) => {
+      socket.on('end', () => { serverClosed = true; r(true); });
+      socket.on('close', (hadError) => r(serverClosed || hadError));
+    });
     socket.once('connect', () => resolve({ socket, bytes: () => Buffer.concat(chunks), closed }));
     socket.once('error', reject);
   });
