@@ -38,6 +38,23 @@ interface ConnState {
    * closes a response still queued behind another (pipelining) when the client goes away.
    */
   readonly pending: Set<() => void>;
+  /**
+   * Requests admitted but not yet forwarded, in order: at most --max-app-connections-per-client
+   * are forwarded at once (`forwarding`), so one client's pipelined burst is not a burst of app
+   * connections. HAProxy and nginx forward one at a time.
+   */
+  readonly queue: Array<() => void>;
+  forwarding: number;
+  /** Reading paused at --max-pipelined requests not yet answered. */
+  paused: boolean;
+  /**
+   * The parser refused bytes behind requests not answered yet: this error answer goes out after
+   * theirs, then the connection closes (writing it at once would land inside a response).
+   */
+  failed: string | null;
+  /** The last request admitted, and its bookkeeping: a parse error inside its body cuts it short. */
+  last: { req: IncomingMessage; finish: (status?: number) => void } | null;
+  cut: ((status?: number) => void) | null;
 }
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
@@ -76,7 +93,10 @@ export class Http1Proxy {
 
   /** Takes a connection whose first bytes looked like HTTP/1 (already unshifted back). */
   accept(socket: Socket): void {
-    const state: ConnState = { socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set() };
+    const state: ConnState = {
+      socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set(),
+      queue: [], forwarding: 0, paused: false, failed: null, last: null, cut: null,
+    };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
     socket.once('close', () => {
@@ -99,7 +119,42 @@ export class Http1Proxy {
     const cause: ProxyErrorCause = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout'
       : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
     this.ctx.log.debug({ err: err.code ?? err.message, cause }, 'http1: client request refused');
-    socket.end(http1ErrorBytes(cause));
+    const state = (socket as H1Socket)[kConn];
+    if (!state) { socket.end(http1ErrorBytes(cause)); return; }
+    if (state.failed !== null) return;
+    // Answered after the responses still due on this connection (see `settleFailed`), and nothing
+    // more is read. A request whose body the error cut short is not one of them: the error is its answer.
+    state.failed = http1ErrorBytes(cause);
+    state.cut = state.last && !state.last.req.complete ? state.last.finish : null;
+    socket.pause();
+    this.settleFailed(state);
+  }
+
+  private settleFailed(state: ConnState): void {
+    if (!state.failed) return;
+    const cutOpen = state.cut !== null && state.pending.has(state.cut);
+    if (state.active - (cutOpen ? 1 : 0) > 0) return;
+    const bytes = state.failed;
+    state.failed = '';
+    if (cutOpen) state.cut!(400);
+    state.socket.end(bytes);
+  }
+
+  /**
+   * Runs `forward` once fewer than --max-app-connections-per-client requests of this connection
+   * are with the app; `track` frees the slot when its response is over.
+   */
+  private whenSlot(state: ConnState, forward: () => void): void {
+    state.queue.push(forward);
+    this.pump(state);
+  }
+
+  private pump(state: ConnState): void {
+    const max = this.ctx.config.http1.maxAppConnectionsPerClient;
+    while (state.forwarding < max && state.queue.length > 0) {
+      state.forwarding++;
+      state.queue.shift()!();
+    }
   }
 
   private closeIdle(): void {
@@ -117,6 +172,8 @@ export class Http1Proxy {
     const seq = ++state.received;
     drain.requestStarted();
     state.active++;
+    // Enough read ahead on this connection: stop reading until one is answered (`track`).
+    if (state.active >= this.ctx.config.http1.maxPipelined) pauseReading(state);
     const start = performance.now();
     const beforeHead = (): void => this.beforeHead(res, state, seq);
     const head = checkRequestHead(req.method!, req.url!, req.rawHeaders, this.ctx.config.http1);
@@ -146,13 +203,27 @@ export class Http1Proxy {
     const { state, start, beforeHead, path } = admitted;
     const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
     const handler = new ForwardHandler(res, beforeHead);
-    this.track(res, state, start, handler);
-    this.upstream.pool.dispatch({
-      path,
-      method: req.method!,
-      headers,
-      body: hasBody ? req : null,
-    }, handler as unknown as Dispatcher.DispatchHandler);
+    const slot: Slot = { taken: false, over: false };
+    this.track(res, state, start, handler, slot);
+    this.whenSlot(state, () => {
+      slot.taken = true;
+      if (slot.over || res.destroyed) { this.freeSlot(state, slot); return; } // the client went away while it waited
+      this.upstream.pool.dispatch({
+        path,
+        method: req.method!,
+        headers,
+        body: hasBody ? req : null,
+      }, handler as unknown as Dispatcher.DispatchHandler);
+    });
+  }
+
+  private freeSlot(state: ConnState, slot: Slot): void {
+    if (!slot.taken) return;
+    slot.taken = false;
+    state.forwarding--;
+    // On the next turn: undici frees the app connection only after the response's last callback,
+    // and the next request should reuse it rather than open another.
+    setImmediate(() => this.pump(state));
   }
 
   /**
@@ -180,19 +251,24 @@ export class Http1Proxy {
   }
 
   /** Bookkeeping when the response is over, whichever way it ended. */
-  private track(res: ServerResponse, state: ConnState, start: number, status: number | StatusSource): void {
-    const finish = (): void => {
+  private track(res: ServerResponse, state: ConnState, start: number, status: number | StatusSource, slot?: Slot): void {
+    const finish = (override?: number): void => {
       if (!state.pending.delete(finish)) return; // once: the response's close or the connection's
       const drain = this.ctx.drain;
       drain.requestFinished();
       state.active--;
-      const code = typeof status === 'number' ? status : status.done(res);
+      if (slot) { slot.over = true; this.freeSlot(state, slot); }
+      if (state.failed !== null) this.settleFailed(state);
+      else if (state.paused && state.active < this.ctx.config.http1.maxPipelined) resumeReading(state);
+      const done = typeof status === 'number' ? status : status.done(res);
+      const code = override ?? done;
       this.ctx.metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, PROTO_HTTP1, code, (performance.now() - start) / 1000);
       // A response that started before draining went out keep-alive; close the connection now.
       if (drain.phase === 'draining' && state.active === 0 && !state.upgraded) state.socket.destroySoon();
     };
     state.pending.add(finish);
-    res.once('close', finish);
+    state.last = { req: res.req, finish };
+    res.once('close', () => finish());
   }
 
   /**
@@ -208,14 +284,25 @@ export class Http1Proxy {
   /** The path for what undici cannot carry: Expect: 100-continue, `OPTIONS *`. */
   private forwardWithNodeHttp(req: IncomingMessage, res: ServerResponse, admitted: { state: ConnState; start: number; beforeHead: () => void; path: string }): void {
     const { state, start, beforeHead, path } = admitted;
+    const slot: Slot = { taken: false, over: false };
     const result = {
       status: 0,
+      over: false,
       done: (r: ServerResponse): number => {
-        if (!r.writableFinished) up.destroy(); // the client went away: so does the app's request
+        if (!r.writableFinished) { result.over = true; up?.destroy(); } // the client went away: so does the app's request
         return r.writableFinished ? result.status : 0;
       },
     };
-    this.track(res, state, start, result);
+    let up: http.ClientRequest | null = null;
+    this.track(res, state, start, result, slot);
+    this.whenSlot(state, () => {
+      slot.taken = true;
+      if (slot.over || res.destroyed) { this.freeSlot(state, slot); return; }
+      up = this.requestWithNodeHttp(req, res, path, result, beforeHead);
+    });
+  }
+
+  private requestWithNodeHttp(req: IncomingMessage, res: ServerResponse, path: string, result: { status: number; over: boolean }, beforeHead: () => void): http.ClientRequest {
     const up = http.request({
       host: this.upstream.host,
       port: this.upstream.port,
@@ -233,6 +320,7 @@ export class Http1Proxy {
     }
     up.on('continue', () => res.writeContinue());
     up.on('response', (ures) => {
+      if (result.over) { ures.resume(); return; }
       result.status = ures.statusCode ?? 0;
       beforeHead();
       res.writeHead(result.status, ures.statusMessage, forwardableRawHeaders(ures.rawHeaders));
@@ -241,6 +329,7 @@ export class Http1Proxy {
       ures.on('aborted', () => res.destroy());
     });
     up.on('error', (err) => {
+      if (result.over || res.destroyed) return;
       if (res.headersSent) { res.destroy(err); return; }
       const cause = classifyUpstreamError(err);
       result.status = httpStatusFor(cause);
@@ -248,6 +337,7 @@ export class Http1Proxy {
       writeHttp1Error(res, cause);
     });
     req.pipe(up);
+    return up;
   }
 
   /** Upgrades (WebSocket) and CONNECT: replay the request head to the app and splice the bytes. */
@@ -267,7 +357,31 @@ export class Http1Proxy {
   }
 }
 
+/**
+ * Reading from a client paused the way node:http pauses it itself when responses back up
+ * (`_paused`, which its own resume paths respect): set inside the request event, it also pauses
+ * the parser, so requests already in the chunk being parsed wait too.
+ */
+type NodeHttpSocket = Socket & { _paused?: boolean; parser?: { pause(): void; resume(): void } | null };
+function pauseReading(state: ConnState): void {
+  const s = state.socket as NodeHttpSocket;
+  state.paused = true;
+  if (s._paused) return;
+  s._paused = true;
+  s.pause();
+}
+function resumeReading(state: ConnState): void {
+  const s = state.socket as NodeHttpSocket;
+  state.paused = false;
+  if (!s._paused) return;
+  s._paused = false;
+  s.parser?.resume();
+  s.resume();
+}
+
 interface StatusSource { done(res: ServerResponse): number }
+/** A request's place among those forwarded at once: `taken` while it holds one, `over` once answered. */
+interface Slot { taken: boolean; over: boolean }
 
 /**
  * The fast 503 while draining. Its head is written once the responses ahead of it on the
@@ -292,13 +406,17 @@ class ForwardHandler implements StatusSource {
   private abort: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
   private status = 0;
+  private over = false;
 
   /** `beforeHead` runs just before the response head is written (it decides Connection: close). */
   constructor(private readonly res: ServerResponse, private readonly beforeHead: () => void) {}
 
   /** Called when the client's response closed; returns the status for metrics (0 = none). */
   done(res: ServerResponse): number {
-    if (!res.writableFinished && this.abort) this.abort(new Error('client went away'));
+    if (!res.writableFinished) {
+      this.over = true; // nothing more may be written for it
+      this.abort?.(new Error('client went away'));
+    }
     return res.writableFinished ? this.status : 0;
   }
 
@@ -310,7 +428,7 @@ class ForwardHandler implements StatusSource {
     if (statusCode < 200) return true; // informational (103): not relayed
     this.status = statusCode;
     this.resume = resume;
-    if (this.res.destroyed) return false;
+    if (this.res.destroyed || this.over) return false;
     this.beforeHead();
     this.res.writeHead(statusCode, statusText || undefined, forwardableRawBufferHeaders(rawHeaders));
     return true;
@@ -335,8 +453,8 @@ class ForwardHandler implements StatusSource {
     const res = this.res;
     // Part of the response is out: cut the connection so the client sees an aborted response
     // (a truncated body) rather than a clean end or a hang.
+    if (this.over || res.destroyed) return;
     if (res.headersSent) { res.destroy(err); return; }
-    if (res.destroyed) return;
     const cause = classifyUpstreamError(err);
     this.status = httpStatusFor(cause);
     this.beforeHead();

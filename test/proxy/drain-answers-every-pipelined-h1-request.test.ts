@@ -4,7 +4,8 @@ import { startApp, startProxy, deferred, rawConnect, parseResponses, state, even
 
 // Nothing the proxy has read from a client may vanish: every request already received on an
 // HTTP/1 connection gets exactly one response, in order, and only the last one says
-// Connection: close. Requests are pipelined by hand on a raw socket, in one write.
+// Connection: close. Requests are pipelined by hand on a raw socket, in one write; where the app
+// must hold them all at once, the proxy forwards three at a time (--max-app-connections-per-client).
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
 
 /** An app that holds /slow until it has seen `holdUntil` requests in all. */
@@ -27,7 +28,7 @@ async function slowApp(holdUntil: number): Promise<{ app: App; seen: string[]; s
 
 test('waiting: three pipelined requests are all served; only the last response says Connection: close', async () => {
   const { app, seen, release } = await slowApp(3);
-  const p = await startProxy(['--app-port', String(app.port), '--wait-before-exit', '60']);
+  const p = await startProxy(['--app-port', String(app.port), '--wait-before-exit', '60', '--max-app-connections-per-client', '3']);
   after(async () => { release(); await p.stop(); await app.close(); });
 
   p.signal('SIGTERM');
@@ -70,7 +71,7 @@ test('draining: pipelined requests behind an in-flight one each get a 503; only 
 
 test('running, then draining: requests pipelined before the trigger are all served before the connection closes', async () => {
   const { app, seen, slowSeen, release } = await slowApp(3);
-  const p = await startProxy(['--app-port', String(app.port), '--drain-timeout', '20']);
+  const p = await startProxy(['--app-port', String(app.port), '--drain-timeout', '20', '--max-app-connections-per-client', '3']);
   after(async () => { release(); await p.stop(); await app.close(); });
 
   const c = await rawConnect(p.port);

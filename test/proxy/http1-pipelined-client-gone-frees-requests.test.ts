@@ -17,7 +17,7 @@ test('pipelined requests whose client went away stop counting as in flight', asy
     if (req.url === '/stream') { res.write('part'); return; } // never ends on its own
     res.end(`body of ${req.url}`);
   });
-  const p = await startProxy(['--app-port', String(app.port)]);
+  const p = await startProxy(['--app-port', String(app.port), '--max-app-connections-per-client', '3']); // all three at the app at once
   after(async () => { release.resolve(); await p.stop(); await app.close(); });
 
   const c = await rawConnect(p.port);
