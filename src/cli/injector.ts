@@ -10,7 +10,7 @@ import { createInjectorHandler } from '../webhook/injector.js';
 import { createWebhookMetrics } from '../webhook/metrics.js';
 import { loadTlsPair } from '../webhook/tls.js';
 import {
-  CachedNamespaceReader, kubeNamespaceFetcher, loadKubeConfig, type NamespaceReader,
+  CachedNamespaceReader, kubeNamespaceFetcher, resolveKubeConfig, type NamespaceReader,
 } from '../webhook/namespaces.js';
 import type { LevelWithSilent } from 'pino';
 
@@ -74,23 +74,29 @@ export function register(program: Command): void {
     for (const s of SETTINGS) raw[s.flag] = flags[camel(s.flag)];
     const { config, problems: settingProblems } = resolveInjectConfig(raw, { injectedBy: `ebb injector ${VERSION}` });
     for (const p of settingProblems) problems.push(`--${p.flag}: "${p.value}" ${p.problem}`);
-    if (problems.length > 0) throw new ConfigError(problems);
+    // No kubeconfig at all is a start-up problem like the others (exit 64, nothing bound). One that
+    // loads but whose API cannot be reached is not: pods are then decided by their own
+    // annotations, and each response says so.
+    let kube: ReturnType<typeof resolveKubeConfig> | undefined;
+    if (!flags.kubeconfig || existsSync(flags.kubeconfig)) {
+      try {
+        kube = resolveKubeConfig(flags.kubeconfig);
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.problems);
+        else problems.push(`kubeconfig ${flags.kubeconfig ?? ''}: ${(err as Error).message}`.replace('  ', ' '));
+      }
+    }
+    if (problems.length > 0 || kube === undefined) throw new ConfigError(problems);
 
     const log = createLogger(flags.logLevel as LevelWithSilent, flags.logFormat as LogFormat, 'ebb-injector');
     const metrics = createWebhookMetrics();
-    let namespaces: NamespaceReader | undefined;
-    try {
-      const kc = loadKubeConfig(flags.kubeconfig);
-      namespaces = new CachedNamespaceReader(kubeNamespaceFetcher(kc), {
-        ttlMs: cacheSeconds * 1000,
-        timeoutMs: timeoutSeconds * 1000,
-        onLookup: (result) => metrics.namespaceLookups.inc({ result }),
-      });
-      log.info({ server: kc.getCurrentCluster()?.server }, 'namespace annotations read through the Kubernetes API');
-    } catch (err) {
-      // Keep serving: pods are then decided by their own annotations, and each response says so.
-      log.warn({ err: (err as Error).message }, 'no Kubernetes API access; namespace annotations unavailable');
-    }
+    const { kc, from } = kube;
+    const namespaces: NamespaceReader = new CachedNamespaceReader(kubeNamespaceFetcher(kc), {
+      ttlMs: cacheSeconds * 1000,
+      timeoutMs: timeoutSeconds * 1000,
+      onLookup: (result) => metrics.namespaceLookups.inc({ result }),
+    });
+    log.info({ server: kc.getCurrentCluster()?.server, from }, 'namespace annotations read through the Kubernetes API');
 
     const server = new AdmissionServer({
       handler: createInjectorHandler({ config, namespaces, log }),

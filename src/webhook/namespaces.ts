@@ -6,7 +6,11 @@
  * timeout, a failure is reported to the caller as data (the handler turns it into a warning), and a
  * stale cached value is preferred over nothing when the API server is briefly unreachable.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../errors.js';
 
 export interface NamespaceInfo {
   annotations: Record<string, string>;
@@ -122,10 +126,53 @@ export function kubeNamespaceFetcher(kc: KubeConfig): NamespaceFetcher {
   };
 }
 
-/** The kubeconfig: a file when given, else the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
-export function loadKubeConfig(file?: string): KubeConfig {
+/** Where a pod's service account credentials are mounted (the in-cluster config). */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export interface KubeConfigSources {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly home?: string;
+  /** Prefix of SERVICE_ACCOUNT_DIR (tests put a fake one under a temp dir). */
+  readonly root?: string;
+}
+
+/**
+ * The kubeconfig, in kubectl's order: `file` when given, else $KUBECONFIG, else ~/.kube/config, else
+ * the in-cluster config (KUBERNETES_SERVICE_HOST and the service account token). With none of them,
+ * a ConfigError that names each way to give one; client-node would otherwise fall back to
+ * http://localhost:8080, and every namespace read would fail later, one warning per admission.
+ */
+export function resolveKubeConfig(file?: string, src: KubeConfigSources = {}): { kc: KubeConfig; from: string } {
+  const env = src.env ?? process.env;
+  const home = src.home ?? homedir();
+  const root = src.root ?? '';
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  return kc;
+  if (file) { kc.loadFromFile(file); return { kc, from: `--kubeconfig ${file}` }; }
+  const fromEnv = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (fromEnv.length > 0) {
+    const missing = fromEnv.filter((f) => !existsSync(f));
+    if (missing.length === fromEnv.length) throw new ConfigError([`KUBECONFIG names ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not exist`]);
+    const [first, ...rest] = fromEnv.filter((f) => existsSync(f));
+    kc.loadFromFile(first!);
+    for (const f of rest) { const more = new KubeConfig(); more.loadFromFile(f); kc.mergeConfig(more); }
+    return { kc, from: `KUBECONFIG ${env.KUBECONFIG}` };
+  }
+  const homeConfig = join(home, '.kube', 'config');
+  if (existsSync(homeConfig)) { kc.loadFromFile(homeConfig); return { kc, from: homeConfig }; }
+  const token = `${root}${SERVICE_ACCOUNT_DIR}/token`;
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(token)) {
+    kc.loadFromCluster(root);
+    return { kc, from: 'in-cluster (service account)' };
+  }
+  throw new ConfigError([
+    'ebb injector reads namespace annotations through the Kubernetes API, but no kubeconfig was found. Give it one of: ' +
+    `--kubeconfig FILE; the KUBECONFIG environment variable; ${homeConfig}; or run it in a cluster ` +
+    `(KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT set and a service account token at ${SERVICE_ACCOUNT_DIR}/token, ` +
+    'as `ebb install`\'s Deployment does)',
+  ]);
+}
+
+/** The kubeconfig: a file when given, else KUBECONFIG, ~/.kube/config, in-cluster (see resolveKubeConfig). */
+export function loadKubeConfig(file?: string): KubeConfig {
+  return resolveKubeConfig(file).kc;
 }

@@ -200,7 +200,12 @@ test('the injector starts with exactly the args and the Secret that ebb install 
   const args = (byKind(objects, 'Deployment').spec.template.spec.containers[0].args as string[]).map((a) =>
     a.startsWith('--tls-cert=') ? `--tls-cert=${files['tls.crt']}` : a.startsWith('--tls-key=') ? `--tls-key=${files['tls.key']}` : a.startsWith('--port=') ? '--port=0' : a);
   assert.equal(args[0], 'injector');
-  const child = startEbb([...args, '--host', '127.0.0.1'], { KUBECONFIG: join(tmp.dir, 'no-such-kubeconfig') });
+  // In the cluster it finds its service account; here a kubeconfig for an API nobody serves (the
+  // injector starts anyway: unreachable namespaces are decided per pod, with a warning).
+  const kubeconfig = join(tmp.dir, 'kubeconfig');
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n' +
+    'users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+  const child = startEbb([...args, '--host', '127.0.0.1'], { KUBECONFIG: kubeconfig });
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
