@@ -8,6 +8,8 @@ import { connect as h2connect } from 'node:http2';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { WebSocket } from 'undici';
+import { rssBytes } from '../lib/procs.js';
 import { DEFAULT_INJECT_CONFIG } from '../../src/inject/config.js';
 import { CASES, type Case } from './hostile-cases.js';
 import { startEbbFor } from './peers.js';
@@ -19,12 +21,20 @@ export const DEFAULT_ATTACKS = ['1', '2', '3', '4d', '5', '6', '7', '8', '9', '1
 const SETTLE_MS = 10_000;
 const FD_SLACK = 5;
 
-export interface AttackOptions { bin: string; cases: string[]; seconds: number; out: string }
+export interface AttackOptions {
+  bin: string; cases: string[]; seconds: number; out: string;
+  /** Run the proxy with --inspect on loopback and, after the 10 s reading, force a full GC through the inspector and read RSS again. */
+  gcProbe: boolean;
+}
 
 export interface AttackRow {
   id: string; title: string;
   rss: { before: number; peak: number; after: number };
   fds: { before: number; peak: number; after: number };
+  /** Connections open to the app (the proxy's upstream pool), before and 10 s after. */
+  appConns: { before: number; after: number };
+  /** RSS 1 s after a forced full GC (--gc-probe), null without. */
+  rssAfterGc: number | null;
   problems: string[];
 }
 
@@ -54,18 +64,36 @@ async function warmUp(h1: number, h2: number): Promise<void> {
   s.close();
 }
 
+/**
+ * A full garbage collection in the proxy, through its inspector (started with --inspect on
+ * loopback; the address is on its stderr): shows whether RSS that stayed up is garbage V8 has not
+ * collected yet or memory still in use.
+ */
+async function forceGc(output: string): Promise<void> {
+  const m = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(output);
+  if (!m) throw new Error('no inspector address in the proxy\'s output');
+  const ws = new WebSocket(m[1]!);
+  await new Promise<void>((resolveP, reject) => {
+    const timer = setTimeout(() => { ws.close(); reject(new Error('inspector: no answer in 10 s')); }, 10_000);
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+    ws.addEventListener('message', () => { clearTimeout(timer); ws.close(); resolveP(); });
+    ws.addEventListener('error', () => { clearTimeout(timer); reject(new Error('inspector connection failed')); });
+  });
+}
+
 const sleep = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n));
 
 async function one(c: Case, o: AttackOptions): Promise<AttackRow> {
   const app = new RecordingApp();
   await app.listen();
-  const t = await startEbbFor('ebb', o.bin, app);
+  const t = await startEbbFor('ebb', o.bin, app, [], o.gcProbe ? ['--inspect=127.0.0.1:0'] : []);
   const sockets = new Set<Socket>();
   try {
     await warmUp(t.h1, t.h2);
     await sleep(2000);
     const curve = new Curve(t.pid, 200);
     const base = curve.sample()!;
+    const appBefore = app.openConnections();
     const deadline = Date.now() + o.seconds * 1000;
     if (c.attack) await c.attack(t, deadline, sockets);
     else await Promise.all(Array.from({ length: 4 }, async () => { while (Date.now() < deadline) await c.run(t).catch(() => {}); }));
@@ -73,16 +101,25 @@ async function one(c: Case, o: AttackOptions): Promise<AttackRow> {
     const endedAt = Date.now();
     await sleep(Math.max(0, SETTLE_MS - (Date.now() - endedAt)));
     const after = curve.sample()!;
+    const appAfter = app.openConnections();
     curve.stop();
+    let rssAfterGc: number | null = null;
+    if (o.gcProbe) {
+      await forceGc(t.proc.output());
+      await sleep(1000);
+      rssAfterGc = rssBytes(t.pid);
+    }
     const peakRss = Math.max(...curve.samples.map((s) => s.rss));
     const peakFds = Math.max(...curve.samples.map((s) => s.fds));
     const problems: string[] = [];
     if (after.rss > base.rss * 1.1) problems.push(`RSS ${mb(after.rss)} 10 s after, more than 10 % over ${mb(base.rss)}`);
-    if (after.fds > base.fds + FD_SLACK) problems.push(`${after.fds} fds 10 s after, baseline ${base.fds}`);
+    // Idle connections the proxy keeps to the app (its keep-alive pool) are not a leak: counted apart.
+    const poolGrowth = Math.max(0, appAfter - appBefore);
+    if (after.fds - poolGrowth > base.fds + FD_SLACK) problems.push(`${after.fds} fds 10 s after (${poolGrowth} more app connections), baseline ${base.fds}`);
     const limit = injectedLimitBytes();
     if (limit && peakRss >= limit.bytes) problems.push(`peak RSS ${mb(peakRss)} reached the injected limit ${limit.text}`);
     if (t.proc.child.exitCode !== null || t.proc.child.signalCode !== null) problems.push(`the proxy died: ${t.proc.output().slice(-200)}`);
-    return { id: c.id, title: c.title, rss: { before: base.rss, peak: peakRss, after: after.rss }, fds: { before: base.fds, peak: peakFds, after: after.fds }, problems };
+    return { id: c.id, title: c.title, rss: { before: base.rss, peak: peakRss, after: after.rss }, fds: { before: base.fds, peak: peakFds, after: after.fds }, appConns: { before: appBefore, after: appAfter }, rssAfterGc, problems };
   } finally {
     for (const s of sockets) s.destroy();
     await t.stop();
@@ -105,13 +142,14 @@ export async function attacks(o: AttackOptions): Promise<number> {
       console.log(r.problems.length ? `FAIL: ${r.problems.join('; ')}` : 'ok');
     } catch (e) {
       console.log(`harness error: ${(e as Error).message}`);
-      rows.push({ id, title: c.title, rss: { before: 0, peak: 0, after: 0 }, fds: { before: 0, peak: 0, after: 0 }, problems: [`harness error: ${(e as Error).message}`] });
+      rows.push({ id, title: c.title, rss: { before: 0, peak: 0, after: 0 }, fds: { before: 0, peak: 0, after: 0 }, appConns: { before: 0, after: 0 }, rssAfterGc: null, problems: [`harness error: ${(e as Error).message}`] });
     }
   }
+  const gc = o.gcProbe ? ' RSS after forced GC |' : '';
   const md = [
-    '| attack | RSS before | RSS peak | RSS 10 s after | fds before | fds peak | fds 10 s after | verdict |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| **${r.id}** ${r.title.replace(/\|/g, '\\|')} | ${mb(r.rss.before)} | ${mb(r.rss.peak)} | ${mb(r.rss.after)} | ${r.fds.before} | ${r.fds.peak} | ${r.fds.after} | ${r.problems.length ? r.problems.join('; ') : 'ok'} |`),
+    `| attack | RSS before | RSS peak | RSS 10 s after |${gc} fds before | fds peak | fds 10 s after | app connections before → after | verdict |`,
+    `|---|---|---|---|${o.gcProbe ? '---|' : ''}---|---|---|---|---|`,
+    ...rows.map((r) => `| **${r.id}** ${r.title.replace(/\|/g, '\\|')} | ${mb(r.rss.before)} | ${mb(r.rss.peak)} | ${mb(r.rss.after)} |${o.gcProbe ? ` ${r.rssAfterGc === null ? '?' : mb(r.rssAfterGc)} |` : ''} ${r.fds.before} | ${r.fds.peak} | ${r.fds.after} | ${r.appConns.before} → ${r.appConns.after} | ${r.problems.length ? r.problems.join('; ') : 'ok'} |`),
   ].join('\n');
   console.log('');
   console.log(md);

@@ -12,10 +12,10 @@ import { RecordingApp } from './recording-app.js';
 export interface Running extends Under { proc: Proc; stop(): Promise<void> }
 
 /** ebb in front of app: one inbound listener for its HTTP/1 server, one for its h2c server. */
-export async function startEbbFor(name: string, bin: string, app: RecordingApp, extra: string[] = []): Promise<Running> {
+export async function startEbbFor(name: string, bin: string, app: RecordingApp, extra: string[] = [], nodeArgs: string[] = []): Promise<Running> {
   let listening: (l: { inbound: Array<{ port: number; appPort: number }> }) => void = () => {};
   const got = new Promise<{ inbound: Array<{ port: number; appPort: number }> }>((r) => { listening = r; });
-  const proc = start(process.execPath, [bin, 'proxy', '--inbound-host', '127.0.0.1', '--admin-port', '0', '--inbound', `0:${app.h1Port}`, '--inbound', `0:${app.h2Port}`, '--log-level', 'info', ...extra], {
+  const proc = start(process.execPath, [...nodeArgs, bin, 'proxy', '--inbound-host', '127.0.0.1', '--admin-port', '0', '--inbound', `0:${app.h1Port}`, '--inbound', `0:${app.h2Port}`, '--log-level', 'info', ...extra], {
     onLine: (l) => { if (l.includes('"msg":"listening"')) listening(JSON.parse(l) as { inbound: Array<{ port: number; appPort: number }> }); },
   });
   const l = await Promise.race([got, proc.exited.then(() => { throw new Error(`${name} exited: ${tail(proc.output())}`); }), new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);

@@ -45,6 +45,9 @@ export class RecordingApp {
     this.h2Port = await l(this.h2);
   }
 
+  /** Connections open to the app now (the proxy's upstream connections and pool). */
+  openConnections(): number { return this.sockets.size; }
+
   reset(): void { this.seen.length = 0; this.appParseErrors = 0; }
 
   /** The requests seen whose target contains tag. */

@@ -28,7 +28,9 @@ const USAGE = `usage: npm run soak -- [options]
   --attacks             instead of the soak: each attack for a bounded time against a fresh ebb,
                         RSS and fds before, at the peak and 10 s after (--cases picks attacks)
   --attack-seconds S    with --attacks: how long each attack lasts (default 10)
-  --attacks-out FILE    with --attacks: the JSON results (default soak-attacks.json)`;
+  --attacks-out FILE    with --attacks: the JSON results (default soak-attacks.json)
+  --gc-probe            with --attacks: run the proxy with --inspect on loopback and read RSS
+                        again after forcing a full GC through it (RSS kept vs garbage not collected)`;
 
 const OPTIONS = {
   minutes: { type: 'string', default: '10' },
@@ -46,6 +48,7 @@ const OPTIONS = {
   attacks: { type: 'boolean', default: false },
   'attack-seconds': { type: 'string', default: '10' },
   'attacks-out': { type: 'string', default: 'soak-attacks.json' },
+  'gc-probe': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -77,6 +80,7 @@ function options() {
     mode: v['compare-peers'] ? 'compare-peers' as const : v.attacks ? 'attacks' as const : 'soak' as const,
     attackSeconds: num('attack-seconds', v['attack-seconds'], 1, 600),
     attacksOut: v['attacks-out'],
+    gcProbe: v['gc-probe'],
     before: v.before ?? null,
     cases: v.cases.split(',').map((x) => x.trim()).filter(Boolean),
     peersOut: v['peers-out'],
@@ -97,7 +101,7 @@ process.on('SIGTERM', () => process.exit(143));
 const job = o.mode === 'compare-peers'
   ? comparePeers({ bin: o.bin, before: o.before, out: o.peersOut, only: o.cases })
   : o.mode === 'attacks'
-    ? attacks({ bin: o.bin, cases: o.cases, seconds: o.attackSeconds, out: o.attacksOut })
+    ? attacks({ bin: o.bin, cases: o.cases, seconds: o.attackSeconds, out: o.attacksOut, gcProbe: o.gcProbe })
     : soak(o).then((r) => (r.ok ? 0 : 1));
 job.then(
   (code) => process.exit(code),
