@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 // shutdown summary read. Counts only; the soak's timing and memory are for `npm run soak`, not tests.
 const RUN = fileURLToPath(new URL('../../bench/soak/run.js', import.meta.url));
 
-test('a short soak accounts for every well-behaved request and reads the drain summary', async (t) => {
+test('a short soak accounts for every well-behaved request, reads the drain summary, and the drain ends idle', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ebb-soak-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'soak.json');
-  const child = spawn(process.execPath, [RUN, '--minutes', '0.1', '--rate', '15', '--careless-rate', '2', '--drain-timeout', '10', '--quiet', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RUN, '--minutes', '0.1', '--rate', '15', '--careless-rate', '2', '--drain-timeout', '20', '--quiet', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { log += d; });
   child.stderr.setEncoding('utf8').on('data', (d: string) => { log += d; });
@@ -47,5 +47,8 @@ test('a short soak accounts for every well-behaved request and reads the drain s
   assert.equal(r.summary?.msg, 'shutdown complete', 'the proxy\'s summary line was read');
   assert.equal(r.exit.killed, false);
   assert.equal(r.exit.code, 0);
-  assert.equal(code === 0, r.summary.drainEndedBy === 'idle', 'exit code says whether the drain ended idle');
+  // Every careless client still open at the TERM (slowloris, a response never read) is the
+  // proxy's to end: the drain ends when nothing is in flight, not at its deadline.
+  assert.equal(r.summary.drainEndedBy, 'idle', `the drain ended idle:\n${log}`);
+  assert.equal(code, 0, `the soak passed:\n${log}`);
 });
