@@ -8,7 +8,7 @@ import type { KubeletEvent } from './kubelet.js';
 import type { Outcome, RequestRecord } from './load.js';
 import { summarize, type ScenarioRun } from './report.js';
 import { registerScenario } from './scenarios.js';
-import { DEFAULT_JOB_OPTIONS, JOB_SETUPS, renderJobTable, runJobSetup, type JobCall, type JobSetupResult } from './job.js';
+import { DEFAULT_JOB_OPTIONS, JOB_SETUPS, jobTable, runJobSetup, type JobCall, type JobSetupResult } from './job.js';
 
 const SHORT: Record<string, string> = { 'native': 'native', 'classic-watch': 'watch', 'classic-await': 'await', 'classic-none': 'none' };
 
@@ -39,8 +39,7 @@ export function jobScenarioRun(results: JobSetupResult[], transparent = false): 
   });
   const summary = results.map(({ callRecords: _c, proxyLines: _p, ...rest }) => rest);
   const result = summarize('job', records, events, { job: summary, calls: DEFAULT_JOB_OPTIONS.calls, spacingMs: DEFAULT_JOB_OPTIONS.spacingMs });
-  const table = renderJobTable(results).split('\n').map((l) => `    ${l}`).join('\n');
-  const notes = [`whether and when each Job pod completed (t = s after the app started; exit codes in brackets):\n${table}`];
+  const notes: string[] = [];
   for (const r of results) {
     if (r.skipped) notes.push(`${r.setup}: skipped: ${r.skipped}`);
     for (const n of r.notes) notes.push(`${r.setup}: ${n}`);
@@ -55,6 +54,7 @@ export function jobScenarioRun(results: JobSetupResult[], transparent = false): 
     events,
     description: 'a Job: the app makes outbound calls through its proxy for a few seconds, then exits 0. Does the pod complete? native; classic + exit watch; classic + ebb await; classic with neither (t0 = the app\'s start)',
     notes,
+    tables: [jobTable(results)],
   };
 }
 

@@ -21,6 +21,7 @@ import { injectObject, resolveInjectConfig } from '../inject/index.js';
 import type { JobPodPlan } from './job-pod-main.js';
 import { PodNetwork } from './netns.js';
 import { EBB_BIN, freePort, runInitContainer } from './pod.js';
+import { renderTextTable, type LabTable } from './report.js';
 
 const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
 const JOB_POD = fileURLToPath(new URL('./job-pod-main.js', import.meta.url));
@@ -197,7 +198,8 @@ function runPod(argv: string[], limitMs: number): Promise<PodEvent[]> {
 const f = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(2));
 
 /** The job scenario's own table: one column per setup. */
-export function renderJobTable(results: JobSetupResult[]): string {
+/** Per setup: the outbound calls, when the app and the proxy exited, whether the pod completed. */
+export function jobTable(results: JobSetupResult[]): LabTable {
   const rows: Array<[string, string[]]> = [
     ['outbound calls ok', results.map((r) => (r.skipped ? 'skipped' : `${r.calls.ok}/${r.calls.total}`))],
     ['received by target', results.map((r) => (r.skipped ? '' : String(r.targetReceived)))],
@@ -206,9 +208,13 @@ export function renderJobTable(results: JobSetupResult[]): string {
     ['pod completed', results.map((r) => (r.skipped ? '' : r.completed ? `yes, ${f(r.completedSeconds)} s` : `NO (waited ${r.waitedSeconds ?? '?'} s)`))],
     ['  after the app (s)', results.map((r) => (r.completed && r.completedSeconds !== null && r.appExitSeconds !== null ? f(r.completedSeconds - r.appExitSeconds) : ''))],
   ];
-  const head = ['', ...results.map((r) => r.setup)];
-  const w0 = Math.max(...rows.map(([l]) => l.length));
-  const ws = results.map((r, i) => Math.max(r.setup.length, ...rows.map(([, v]) => v[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(ws[i - 1]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(([l, v]) => line([l, ...v]))].join('\n');
+  return {
+    caption: 'whether and when each Job pod completed (t = s after the app started; exit codes in brackets)',
+    head: ['', ...results.map((r) => r.setup)],
+    rows: rows.map(([l, v]) => [l, ...v]),
+  };
+}
+
+export function renderJobTable(results: JobSetupResult[]): string {
+  return renderTextTable(jobTable(results));
 }

@@ -69,6 +69,19 @@ export interface ScenarioRun {
   notes: string[];
   /** With --transparent: the old pod's app's outbound calls, for the timeline. */
   outboundCalls?: OutboundRecord[];
+  /** Tables of the scenario's own (the job scenario's per-setup results), printed before the notes. */
+  tables?: LabTable[];
+}
+
+/** A table a scenario adds to its report: rows of cells, the first cell naming the row. */
+export interface LabTable { caption: string; head: string[]; rows: string[][] }
+
+/** A LabTable as aligned text, for the terminal. */
+export function renderTextTable(t: LabTable): string {
+  const all = [t.head, ...t.rows];
+  const ws = t.head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(ws[0]!) : c.padStart(ws[i]!))).join('  ').trimEnd();
+  return all.map(line).join('\n');
 }
 
 const s3 = (ms: number): number => Math.round(ms) / 1000;
@@ -242,10 +255,43 @@ export function renderReport(runs: ScenarioRun[]): string {
     out.push(`── ${r.name}: ${run.description}`);
     if (runs.length === 1) out.push('', renderTable([r]));
     out.push('', renderPhases(run), '', renderTimeline(run));
+    for (const t of run.tables ?? []) out.push('', `  ${t.caption}:`, renderTextTable(t).split('\n').map((l) => `    ${l}`).join('\n'));
+    if (run.tables?.length) out.push('');
     for (const n of run.notes) out.push(`  note: ${n}`);
     out.push('');
   }
   return out.join('\n');
+}
+
+/** An in-flight snapshot ({ requests, handles: { kind: n } }) in words: "2 requests, 1 inbound:http1". */
+function inFlightText(v: unknown): string {
+  const o = (v ?? {}) as { requests?: number; handles?: Record<string, number> };
+  const handles = Object.entries(o.handles ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return [`${o.requests ?? 0} request${o.requests === 1 ? '' : 's'}`, ...handles].join(', ');
+}
+
+const seconds = (ms: unknown): string => (typeof ms === 'number' ? `${(ms / 1000).toFixed(2)} s` : '?');
+
+/**
+ * A proxy log line (pino JSON) as a sentence for the report's notes. The shutdown summary gets its
+ * own wording; other lines become "message (key value, …)", nested values flattened.
+ */
+export function describeProxyLog(line: Record<string, unknown>): string {
+  const msg = String(line.msg ?? '');
+  const rest = Object.fromEntries(Object.entries(line).filter(([k]) => !['level', 'time', 'pid', 'hostname', 'name', 'msg'].includes(k)));
+  if (msg === 'shutdown complete' && typeof rest.waitingMs === 'number') {
+    return `shutdown complete (${String(rest.reason)}): waited ${seconds(rest.waitingMs)} (ended by ${String(rest.waitEndedBy)}), ` +
+      `drained ${seconds(rest.drainingMs)} (ended by ${String(rest.drainEndedBy)}), ${seconds(rest.totalMs)} in all; ` +
+      `${String(rest.servedWhileWaiting)} requests served while waiting; in flight at the trigger: ${inFlightText(rest.inFlightAtTrigger)}; ` +
+      `when draining began: ${inFlightText(rest.inFlightAtDraining)}; ${String(rest.forcedCloses)} closed by force`;
+  }
+  const flat: string[] = [];
+  const walk = (prefix: string, v: unknown): void => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
+    else flat.push(`${prefix} ${Array.isArray(v) ? v.join(',') : String(v)}`);
+  };
+  walk('', rest);
+  return flat.length ? `${msg} (${flat.join(', ')})` : msg;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,53 +299,148 @@ export function renderReport(runs: ScenarioRun[]): string {
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]!));
 
+/** The chart's colours, named once: the legend and the SVG use the same. */
+const COLOR = { ok: '#2e8b57', failed: '#d62728', preStop: '#9aa0a6', stopping: '#f39c12', kill: '#b00020', exit: '#1f5fbf', gone: '#000', t0: '#000' };
+
+/**
+ * One scenario's chart. Only short, fixed texts are drawn in the SVG (the axis' tick labels, the
+ * rate at the top of the scale, one name per container lane), each in a place of its own, so no
+ * two overlap and none leaves the chart: tick labels are spaced by their own width, lane names sit
+ * in the left gutter, one per lane, cut to what fits. Every detail (which container did what when)
+ * is in the table under the chart, and in each mark's tooltip.
+ */
 function svgChart(run: ScenarioRun): string {
-  const W = 900; const H = 220; const L = 50; const T = 10; const B = 30;
+  const W = 1000; const L = 170; const R = 20; const T = 16; const barsH = 150; const axisH = 24; const laneH = 20;
   const { records, events } = run;
+  const containers = [...new Set(events.filter((e) => e.container).map((e) => e.container!))];
+  const H = T + barsH + axisH + containers.length * laneH + 8;
   const from = Math.min(0, ...records.map((r) => r.start));
-  const to = Math.max(1, ...records.map((r) => r.start), ...events.map((e) => e.at));
+  const to = Math.max(1000, ...records.map((r) => Math.max(r.start, r.end)), ...events.map((e) => e.at));
   const slot = 250;
   const n = Math.ceil((to - from) / slot) + 1;
   const ok = new Array<number>(n).fill(0); const bad = new Array<number>(n).fill(0);
   for (const r of records) {
-    if (r.outcome === 'ok') ok[Math.floor((r.start - from) / slot)]!++;
+    if (r.outcome === 'ok') ok[Math.min(n - 1, Math.floor((r.start - from) / slot))]!++;
     else bad[Math.min(n - 1, Math.floor((r.end - from) / slot))]!++;
   }
   const max = Math.max(1, ...ok.map((v, i) => v + bad[i]!));
-  const x = (t: number): number => L + ((t - from) / (to - from)) * (W - L - 10);
-  const y = (v: number): number => T + (H - T - B) * (1 - v / max);
-  const bw = Math.max(1, (W - L - 10) / n - 1);
+  const plotW = W - L - R;
+  const x = (t: number): number => L + ((t - from) / (to - from + slot)) * plotW;
+  const base = T + barsH;
+  const y = (v: number): number => T + barsH * (1 - v / max);
+  const bw = Math.max(1, plotW / n - 1);
+  const f1 = (v: number): string => v.toFixed(1);
   const parts: string[] = [];
+  parts.push(`<rect x="${L}" y="${T}" width="${plotW}" height="${barsH}" fill="#fafafa"/>`);
   for (let i = 0; i < n; i++) {
     const t = from + i * slot;
-    if (ok[i]) parts.push(`<rect x="${x(t).toFixed(1)}" y="${y(ok[i]!).toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - B - y(ok[i]!)).toFixed(1)}" fill="#4a9"/>`);
-    if (bad[i]) parts.push(`<rect x="${x(t).toFixed(1)}" y="${y(ok[i]! + bad[i]!).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(ok[i]!) - y(ok[i]! + bad[i]!)).toFixed(1)}" fill="#d33"/>`);
+    const when = `${f1((t) / 1000)}–${f1((t + slot) / 1000)} s`;
+    if (ok[i]) parts.push(`<rect class="bar-ok" x="${f1(x(t))}" y="${f1(y(ok[i]!))}" width="${f1(bw)}" height="${f1(base - y(ok[i]!))}" fill="${COLOR.ok}"><title>${when}: ${ok[i]} ok</title></rect>`);
+    if (bad[i]) parts.push(`<rect class="bar-failed" x="${f1(x(t))}" y="${f1(y(ok[i]! + bad[i]!))}" width="${f1(bw)}" height="${f1(y(ok[i]!) - y(ok[i]! + bad[i]!))}" fill="${COLOR.failed}"><title>${when}: ${bad[i]} failed</title></rect>`);
   }
-  for (let t = Math.ceil(from / 1000) * 1000; t <= to; t += 1000) {
-    parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${H - B}" y2="${H - B + 4}" stroke="#333"/><text x="${x(t)}" y="${H - B + 16}" font-size="10" text-anchor="middle">${t / 1000}s</text>`);
+  // Axis: a tick every `step` seconds, with `step` large enough for the widest label (about 7 px a character at 12 px).
+  parts.push(`<line x1="${L}" x2="${W - R}" y1="${base}" y2="${base}" stroke="#333"/>`);
+  const widest = Math.max(...[from, to].map((t) => `${Math.round(t / 1000)} s`.length)) * 7 + 12;
+  const pxPerSecond = (x(1000) - x(0));
+  const step = [1, 2, 5, 10, 20, 30, 60, 120].find((s) => s * pxPerSecond >= widest) ?? 300;
+  for (let sec = Math.ceil(from / 1000 / step) * step; sec * 1000 <= to; sec += step) {
+    const tx = x(sec * 1000);
+    const label = sec === 0 ? 't0' : `${sec} s`;
+    parts.push(`<line x1="${f1(tx)}" x2="${f1(tx)}" y1="${base}" y2="${base + 4}" stroke="#333"/><text class="label" x="${f1(tx)}" y="${base + 17}" font-size="12" text-anchor="middle">${label}</text>`);
   }
-  parts.push(`<text x="4" y="${T + 10}" font-size="10">${Math.round((max * 1000) / slot)}/s</text>`);
-  const colors: Record<string, string> = { preStop: '#888', TERM: '#c60', KILL: '#d00', exit: '#06c', podGone: '#000' };
-  let k = 0;
-  for (const e of events) {
-    const c = colors[e.type];
-    if (!c) continue;
-    const label = `${e.container ?? 'pod'} ${e.type === 'podGone' ? 'gone' : e.type}`;
-    parts.push(`<line x1="${x(e.at)}" x2="${x(e.at)}" y1="${T}" y2="${H - B}" stroke="${c}" stroke-dasharray="3,2"><title>${esc(label)} at ${(e.at / 1000).toFixed(2)} s</title></line>`);
-    parts.push(`<text x="${x(e.at) + 2}" y="${T + 12 + (k++ % 6) * 11}" font-size="9" fill="${c}">${esc(label)}</text>`);
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"><line x1="${L}" x2="${W - 10}" y1="${H - B}" y2="${H - B}" stroke="#333"/>${parts.join('')}</svg>`;
+  // The scale: the rate the top of the chart stands for, in the left gutter.
+  parts.push(`<text class="label" x="${L - 8}" y="${T + 12}" font-size="12" text-anchor="end">${Math.round((max * 1000) / slot)} req/s</text>`);
+  parts.push(`<text class="label" x="${L - 8}" y="${base}" font-size="12" text-anchor="end">0</text>`);
+  // t0 and the moment the pod was gone, across the bars.
+  parts.push(`<line x1="${f1(x(0))}" x2="${f1(x(0))}" y1="${T}" y2="${base}" stroke="${COLOR.t0}" stroke-width="1.5"><title>t0: the old pod is deleted</title></line>`);
+  const gone = events.find((e) => e.type === 'podGone');
+  if (gone) parts.push(`<line x1="${f1(x(gone.at))}" x2="${f1(x(gone.at))}" y1="${T}" y2="${H - 8}" stroke="${COLOR.gone}" stroke-dasharray="4,3"><title>old pod gone at ${(gone.at / 1000).toFixed(2)} s</title></line>`);
+  // One lane per container: preStop running (grey), stopping from TERM to exit (orange), KILL (red), exit (blue).
+  const maxChars = Math.floor((L - 16) / 7);
+  containers.forEach((name, i) => {
+    const top = base + axisH + i * laneH;
+    const mid = top + laneH / 2;
+    const ev = events.filter((e) => e.container === name);
+    const at = (type: string): number | undefined => ev.find((e) => e.type === type)?.at;
+    const shown = name.length > maxChars ? `${name.slice(0, maxChars - 1)}…` : name;
+    parts.push(`<text class="label lane-name" x="${L - 8}" y="${mid + 4}" font-size="12" text-anchor="end"><title>${esc(name)}</title>${esc(shown)}</text>`);
+    parts.push(`<line x1="${L}" x2="${W - R}" y1="${mid}" y2="${mid}" stroke="#e3e3e3"/>`);
+    const pre = at('preStop'); const preEnd = at('preStopDone') ?? at('preStopTimeout');
+    const term = at('TERM'); const kill = at('KILL'); const exit = at('exit');
+    const span = (a: number, b: number, color: string, what: string): void => {
+      parts.push(`<rect x="${f1(x(a))}" y="${top + 4}" width="${f1(Math.max(2, x(b) - x(a)))}" height="${laneH - 8}" fill="${color}"><title>${esc(name)}: ${what} ${(a / 1000).toFixed(2)}–${(b / 1000).toFixed(2)} s</title></rect>`);
+    };
+    if (pre !== undefined) span(pre, preEnd ?? term ?? exit ?? to, COLOR.preStop, 'preStop');
+    if (term !== undefined) span(term, exit ?? to, COLOR.stopping, 'TERM → exit');
+    if (kill !== undefined) parts.push(`<path d="M${f1(x(kill))},${top + 2} l5,${laneH / 2 - 2} l-5,${laneH / 2 - 2} l-5,${-(laneH / 2 - 2)} z" fill="${COLOR.kill}"><title>${esc(name)}: KILL at ${(kill / 1000).toFixed(2)} s</title></path>`);
+    if (exit !== undefined) parts.push(`<rect x="${f1(x(exit) - 1.5)}" y="${top + 2}" width="3" height="${laneH - 4}" fill="${COLOR.exit}"><title>${esc(name)}: exit at ${(exit / 1000).toFixed(2)} s</title></rect>`);
+  });
+  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(run.result.name)}: requests per 250 ms and each container's termination">${parts.join('')}</svg>`;
+}
+
+const LEGEND: Array<[string, string, string]> = [
+  ['bar', COLOR.ok, 'requests answered (per 250 ms, by start)'],
+  ['bar', COLOR.failed, 'requests failed (by when the client saw it)'],
+  ['line', COLOR.t0, 't0: the old pod is deleted'],
+  ['dash', COLOR.gone, 'the old pod is gone (every container exited)'],
+  ['bar', COLOR.preStop, 'a container\'s preStop hook running'],
+  ['bar', COLOR.stopping, 'stopping: from its TERM to its exit'],
+  ['diamond', COLOR.kill, 'KILL'],
+  ['tick', COLOR.exit, 'exit'],
+];
+
+function legend(): string {
+  const swatch = (kind: string, c: string): string => {
+    const shape = kind === 'line' ? `<line x1="2" x2="22" y1="7" y2="7" stroke="${c}" stroke-width="2"/>`
+      : kind === 'dash' ? `<line x1="2" x2="22" y1="7" y2="7" stroke="${c}" stroke-width="2" stroke-dasharray="4,3"/>`
+        : kind === 'diamond' ? `<path d="M12,1 l6,6 l-6,6 l-6,-6 z" fill="${c}"/>`
+          : kind === 'tick' ? `<rect x="10" y="0" width="4" height="14" fill="${c}"/>`
+            : `<rect x="2" y="2" width="20" height="10" fill="${c}"/>`;
+    return `<svg width="24" height="14" aria-hidden="true">${shape}</svg>`;
+  };
+  return `<ul class="legend">${LEGEND.map(([k, c, text]) => `<li>${swatch(k, c)}<span>${esc(text)}</span></li>`).join('')}</ul>`;
+}
+
+function htmlTable(head: string[], rows: string[][], caption?: string): string {
+  return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** Each container's termination, as a table (what the terminal prints as phase lines). */
+function phasesTable(run: ScenarioRun): string {
+  const rows = Object.entries(run.result.phases.containers).map(([name, p]) => [
+    name,
+    p.preStop ? `${p.preStop.detail}, ${fmt(p.preStop.start)} → ${fmt(p.preStop.end)}` : '—',
+    fmt(p.term), p.kill === null ? '—' : fmt(p.kill), fmt(p.exit),
+  ]);
+  if (rows.length === 0) return '';
+  return htmlTable(['container', 'preStop (s)', 'TERM (s)', 'KILL (s)', 'exit (s)'], rows, 'Each container\'s termination, in seconds from t0');
 }
 
 export function renderHtml(runs: ScenarioRun[]): string {
   const results = runs.map((r) => r.result);
-  const rows = tableRows(results);
-  const table = `<table><tr><th></th>${results.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr>${rows.map(([l, v]) => `<tr><td>${esc(l)}</td>${v.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
-  const sections = runs.map((run) => `<section><h2>${esc(run.result.name)}</h2><p>${esc(run.description)}</p>${svgChart(run)}<pre>${esc(renderPhases(run))}</pre>${run.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('')}</section>`).join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>ebb lab</title><style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #ddd}
-td:first-child{text-align:left}.note{color:#a60}pre{font-size:12px}</style></head><body>
-<h1>ebb lab</h1><p>Requests by outcome when the old pod is deleted at t0 (green ok, red failed, per 250 ms); dashed lines: each container's preStop, TERM, KILL and exit.</p>
+  const table = htmlTable(['', ...results.map((r) => r.name)], tableRows(results).map(([l, v]) => [l, ...v]));
+  const sections = runs.map((run) => [
+    `<section><h2>${esc(run.result.name)}</h2><p>${esc(run.description)}</p>`,
+    `<div class="chart-box">${svgChart(run)}</div>`,
+    phasesTable(run),
+    ...(run.tables ?? []).map((t) => htmlTable(t.head, t.rows, t.caption)),
+    run.notes.length ? `<h3>Notes</h3><ul class="notes">${run.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '',
+    '</section>',
+  ].join('')).join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>ebb lab</title><style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:15px;line-height:1.45;color:#222;margin:2em auto;padding:0 1.5em;max-width:1080px}
+h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:15px;margin:1.2em 0 .3em}
+table{border-collapse:collapse;margin:.8em 0;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:.2em 0}
+td,th{padding:3px 12px;text-align:right;border-bottom:1px solid #e3e3e3;vertical-align:top}thead th{border-bottom:2px solid #bbb}
+th[scope=row]{text-align:left;font-weight:normal}
+.chart-box{max-width:100%;overflow:hidden}.chart{display:block;max-width:100%;height:auto;font-family:inherit}
+.legend{display:flex;flex-wrap:wrap;gap:.4em 1.4em;list-style:none;padding:0;margin:.8em 0}.legend li{display:flex;align-items:center;gap:.4em}
+.notes{padding-left:1.2em}.notes li{margin:.3em 0;overflow-wrap:anywhere;white-space:pre-wrap}
+details pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}
+</style></head><body>
+<h1>ebb lab</h1><p>Each chart: the requests the clients sent while the old pod was deleted at t0, and below it one lane per container with its termination. The table under each chart gives the times.</p>
+${legend()}
 ${table}
 ${sections}
 <details><summary>JSON</summary><pre>${esc(JSON.stringify(results, null, 2))}</pre></details>

@@ -11,7 +11,7 @@ import { ServingWatch } from './readiness.js';
 import { envOf, LabPod } from './pod.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
-import { summarize, summarizeOutbound, type ScenarioRun } from './report.js';
+import { describeProxyLog, summarize, summarizeOutbound, type ScenarioRun } from './report.js';
 import { scenario, type Scenario } from './scenarios.js';
 import type { LabSettings } from './settings.js';
 
@@ -152,7 +152,7 @@ export async function runManifest(name: string, description: string, manifest: R
       : `the old pod stopped serving at ${((serving.notServingSince - at.t0) / 1000).toFixed(2)} s (${serving.why}); from then on each client, after its propagation delay, found no endpoint`);
   }
   for (const line of old.proxyLog) {
-    if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${String(line.msg)} ${JSON.stringify(omit(line, ['level', 'time', 'pid', 'hostname', 'name', 'msg']))}`);
+    if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${describeProxyLog(line)}`);
   }
   const result = summarize(name, load?.records ?? [], events, {
     rps: settings.rps, propagationDelaySeconds: settings.propagationDelay, fixedWaitSeconds: settings.fixedWait,
@@ -179,10 +179,6 @@ export async function runManifest(name: string, description: string, manifest: R
 
 function ebbEnv(c: Pick<PodContainer, 'spec'>): Record<string, string> {
   return Object.fromEntries(Object.entries(envOf(c)).filter(([k]) => k.startsWith('EBB_')));
-}
-
-function omit(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }
 
 function sleepUntil(t: number): Promise<void> {
