@@ -3,7 +3,7 @@ import { LOG_LEVELS, type LogFormat } from '../log.js';
 import type { LevelWithSilent } from 'pino';
 import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
 import {
-  parseBoolean, parseChoice, parseInboundPair, parsePort, parsePortList, parsePositiveInt, parseSeconds,
+  parseBoolean, parseChoice, parseInboundPair, parsePort, parsePortList, parsePositiveInt, parseSeconds, parseWholeNumber,
   type InboundPair, type Parsed,
 } from './values.js';
 
@@ -77,6 +77,15 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'the uid `ebb init` exempts from redirection; the proxy warns when it runs as another uid (with --transparent)' },
   { name: 'sidecar-mode', env: 'EBB_SIDECAR_MODE', arg: '<mode>', default: 'classic',
     description: 'native: TERM arrives after the app exited, so outbound closes with inbound; classic: outbound stays open until the app\'s ports refuse connections' },
+  // HTTP/2 limits (issue 11, docs/proxy.md "Limits"): per client connection.
+  { name: 'h2-max-concurrent-streams', env: 'EBB_H2_MAX_CONCURRENT_STREAMS', arg: '<n>', default: '100',
+    description: 'HTTP/2 streams a client connection may have open at once (advertised in SETTINGS; more are refused)' },
+  { name: 'h2-max-resets', env: 'EBB_H2_MAX_RESETS', arg: '<n>', default: '100',
+    description: 'HTTP/2 streams a client connection may reset while the app works on them (or open past the limit) before it gets GOAWAY ENHANCE_YOUR_CALM, once they also outnumber its completed streams' },
+  { name: 'h2-stream-buffer', env: 'EBB_H2_STREAM_BUFFER', arg: '<bytes>', default: '64k',
+    description: 'HTTP/2 flow-control window per stream, both to the client and to the app: the most one stream buffers in the proxy per direction' },
+  { name: 'h2-connection-buffer', env: 'EBB_H2_CONNECTION_BUFFER', arg: '<bytes>', default: '1m',
+    description: 'while a client connection\'s stalled streams may hold more than this, its new HTTP/2 streams are refused (REFUSED_STREAM)' },
   { name: 'log-level', env: 'EBB_LOG_LEVEL', arg: '<level>', default: 'info',
     description: `log level: ${LOG_LEVELS.join(', ')}` },
   { name: 'log-format', env: 'EBB_LOG_FORMAT', arg: '<format>', default: 'json',
@@ -106,6 +115,15 @@ export interface ProxyConfig {
   readonly outboundPort: number;
   readonly proxyUid: number;
   readonly sidecarMode: 'native' | 'classic';
+  /** HTTP/2 limits per client connection (issue 11). */
+  readonly h2: H2Limits;
+}
+
+export interface H2Limits {
+  readonly maxConcurrentStreams: number;
+  readonly maxResets: number;
+  readonly streamBuffer: number;
+  readonly connectionBuffer: number;
 }
 
 export interface Http1Limits {
@@ -195,6 +213,11 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const sidecarMode = get('sidecar-mode', (s) => parseChoice(s, ['native', 'classic'] as const));
   const exitWhenAppExits = get('exit-when-app-exits', parseBoolean);
   const appExitSettle = get('app-exit-settle', parseSeconds);
+  const h2MaxStreams = get('h2-max-concurrent-streams', (s) => parseWholeNumber(s, 1));
+  const h2MaxResets = get('h2-max-resets', (s) => parseWholeNumber(s, 0));
+  // HTTP/2 windows are 1..2^31-1 bytes; below 1 KiB a stream would crawl.
+  const h2StreamBuffer = get('h2-stream-buffer', (s) => parseWholeNumber(s, 1024, true));
+  const h2ConnectionBuffer = get('h2-connection-buffer', (s) => parseWholeNumber(s, 1024, true));
 
   const inbound: InboundPair[] = [];
   if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
@@ -235,5 +258,8 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     sidecarMode: sidecarMode!,
     exitWhenAppExits: exitWhenAppExits!,
     appExitSettleSeconds: appExitSettle!,
+    h2: Object.freeze({
+      maxConcurrentStreams: h2MaxStreams!, maxResets: h2MaxResets!, streamBuffer: h2StreamBuffer!, connectionBuffer: h2ConnectionBuffer!,
+    }),
   });
 }

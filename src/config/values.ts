@@ -75,3 +75,14 @@ export function parsePositiveInt(raw: string): Parsed<number> {
   if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) return bad(`"${raw}" is not a whole number >= 1`);
   return ok(Number(s));
 }
+
+/** A whole number >= min (a count or a size in bytes); bytes may carry a k or m suffix (1024-based). */
+export function parseWholeNumber(raw: string, min: number, bytes = false): Parsed<number> {
+  const s = raw.trim().toLowerCase();
+  const m = bytes ? /^(\d+)([km]?)$/.exec(s) : /^(\d+)()$/.exec(s);
+  if (!m) return bad(`"${raw}" is not a whole number${bytes ? ' of bytes (e.g. 65536, 64k, 1m)' : ''}`);
+  const n = Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1024 * 1024 : 1);
+  if (n < min) return bad(`${raw.trim()} is below the minimum of ${min}`);
+  if (n > 2 ** 31 - 1) return bad(`${raw.trim()} is too large (at most ${2 ** 31 - 1})`);
+  return ok(n);
+}

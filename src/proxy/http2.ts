@@ -18,12 +18,21 @@ import type { Upstream } from './upstream.js';
  * Graceful close for HTTP/2: at draining every client session gets GOAWAY (session.close()), which
  * refuses new streams and lets the open ones finish; the connection closes when the last one does.
  * Trailers are carried both ways (gRPC status lives there) and RST_STREAM is propagated both ways.
+ *
+ * Isolation between clients: every client connection gets its own h2c session to the app, opened
+ * with its first stream and closed with it. One shared session (what this file did before) lets a
+ * client's abuse reach everyone: a rapid-reset client makes the app's own guard close the session
+ * (GOAWAY) under every other client's streams, and zero-window streams fill the app's stream limit
+ * for all. A pool with per-client stream budgets would save connections but still share the app's
+ * per-connection limits and fate. A private session costs one loopback connection per client
+ * connection, and the app's per-connection guards then act on the client that tripped them.
+ * Each client connection also has its own limits (config.h2): streams at once, resets, buffers.
  */
-const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
-// Bigger windows than the protocol default (64 KiB) so one large stream is not throttled by
-// round trips between proxy and peer.
-const SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, enablePush: false };
+// Larger than the protocol default (64 KiB) so the window to the app's side is never what limits
+// a connection: Node gives connection-level window back as soon as data arrives, so this bounds
+// nothing in memory; the per-stream window (config.h2.streamBuffer) does.
 const CONNECTION_WINDOW = 8 << 20;
 
 // Options for request() and respond(), made once. Node copies them and then fills in what is
@@ -55,21 +64,43 @@ function resetStream(s: Http2Stream, code: number | undefined): void {
   s.destroy(code === NGHTTP2_CANCEL ? new AbortErrorCtor() : new Error(`stream reset by peer (code ${code})`));
 }
 
+/** One client connection: its session to the app and its counters for the limits. */
+interface Client {
+  up: ClientHttp2Session | null;
+  /** Streams forwarded and not closed yet. Node forgets a reset stream at once; this does not. */
+  live: number;
+  /** Streams whose response was sent to the end. */
+  completed: number;
+  /** Streams the client reset while the app was working on them, plus streams refused for it. */
+  resets: number;
+  /** Streams waiting for the client (or the app) to read: each may hold a stream window. */
+  stalled: number;
+  /** Got GOAWAY ENHANCE_YOUR_CALM: every further stream is refused. */
+  calm: boolean;
+}
+
 export class Http2Proxy {
   readonly server: http2.Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
-  private upSession: ClientHttp2Session | null = null;
+  private readonly clients = new Map<ServerHttp2Session, Client>();
   /** The socket being handed to the server, so its 'session' handler can watch it. */
   private accepting: Socket | null = null;
+  private readonly upSettings: http2.Settings;
 
   constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
     installAsyncBindFix(); // every upstream request() pays for a Node bug without it
-    this.server = http2.createServer({ settings: SETTINGS });
+    const { maxConcurrentStreams, streamBuffer } = ctx.config.h2;
+    this.upSettings = { initialWindowSize: streamBuffer, enablePush: false };
+    this.server = http2.createServer({ settings: { initialWindowSize: streamBuffer, maxConcurrentStreams, enablePush: false } });
     this.server.on('session', (s: ServerHttp2Session) => {
-      this.sessions.add(s);
-      s.once('close', () => this.sessions.delete(s));
+      const client: Client = { up: null, live: 0, completed: 0, resets: 0, stalled: 0, calm: false };
+      this.clients.set(s, client);
+      s.once('close', () => {
+        this.clients.delete(s);
+        // Its streams are closed (and reset to the app) by now; let the resets go out, then close.
+        client.up?.close();
+      });
       s.on('error', (err) => ctx.log.debug({ err: err.message }, 'h2: client session error'));
-      s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
+      s.once('connect', () => { if (!s.destroyed) s.setLocalWindowSize(CONNECTION_WINDOW); }); // it may be gone already
       // The listener allows half-open sockets (TCP needs them), so a FIN from an HTTP/2 client
       // would leave the session open for ever, its socket in CLOSE_WAIT and its streams in flight.
       // A half-closed HTTP/2 client can send no WINDOW_UPDATE and no acknowledgement: it is gone.
@@ -79,9 +110,9 @@ export class Http2Proxy {
     });
     this.server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
     upstream.onClose(ctx.drain.on('draining', () => {
-      for (const s of this.sessions) if (!s.closed) s.close();
+      for (const s of this.clients.keys()) if (!s.closed) s.close();
     }));
-    upstream.onClose(() => this.upSession?.destroy());
+    upstream.onClose(() => { for (const c of this.clients.values()) c.up?.destroy(); });
   }
 
   accept(socket: Socket): void {
@@ -90,22 +121,64 @@ export class Http2Proxy {
     this.accepting = null;
   }
 
-  /** The shared h2c session to the app; a new one after the old one closed or got GOAWAY. */
-  private session(): ClientHttp2Session {
-    const cur = this.upSession;
+  /** The client's own h2c session to the app; a new one after the old one closed or got GOAWAY. */
+  private session(client: Client): ClientHttp2Session {
+    const cur = client.up;
     if (cur && !cur.closed && !cur.destroyed) return cur;
-    const s = http2.connect(this.upstream.origin, { settings: SETTINGS });
+    const s = http2.connect(this.upstream.origin, { settings: this.upSettings });
     s.on('error', (err) => this.ctx.log.debug({ err: err.message }, 'h2: app session error'));
-    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
-    const forget = (): void => { if (this.upSession === s) this.upSession = null; };
+    s.once('connect', () => { if (!s.destroyed) s.setLocalWindowSize(CONNECTION_WINDOW); }); // it may be gone already
+    const forget = (): void => { if (client.up === s) client.up = null; };
     s.once('close', forget);
     s.once('goaway', forget);
-    this.upSession = s;
+    client.up = s;
     return s;
+  }
+
+  /**
+   * Whether a new stream may go to the app. Beyond the limits it is refused (REFUSED_STREAM, which
+   * tells the client it was not processed and may be retried) and counts against the client.
+   * `live` catches what nghttp2's own MAX_CONCURRENT_STREAMS check cannot: it counts a stream as
+   * closed the moment the client resets it, so HEADERS + RST_STREAM pairs (CVE-2023-44487) would
+   * otherwise all reach the app, as many as fit in one read.
+   */
+  private admit(session: ServerHttp2Session, client: Client, stream: ServerHttp2Stream): boolean {
+    const { maxConcurrentStreams, streamBuffer, connectionBuffer } = this.ctx.config.h2;
+    if (!client.calm && client.live < maxConcurrentStreams && client.stalled * streamBuffer <= connectionBuffer) return true;
+    stream.on('error', ignore);
+    stream.close(NGHTTP2_REFUSED_STREAM);
+    if (!client.calm) this.countReset(session, client);
+    return false;
+  }
+
+  /**
+   * A client that keeps resetting the streams it opens, or opening more than it may, makes the app
+   * work for nothing. Past `maxResets`, once such streams also outnumber the completed ones (so a
+   * long-lived connection that cancels now and then is left alone), it gets GOAWAY
+   * ENHANCE_YOUR_CALM and the connection closes with every stream of it, at the app too.
+   */
+  private countReset(session: ServerHttp2Session, client: Client): void {
+    client.resets++;
+    if (client.calm || client.resets <= this.ctx.config.h2.maxResets || client.resets <= client.completed) return;
+    client.calm = true;
+    const sock = session.socket;
+    this.ctx.log.warn({ client: sock ? `${sock.remoteAddress}:${sock.remotePort}` : undefined, resets: client.resets, completed: client.completed },
+      'h2: client resets too many streams, GOAWAY ENHANCE_YOUR_CALM');
+    // GOAWAY at once: the rest of this read may hold hundreds more pairs, and nghttp2's own
+    // reset limit would answer those with a GOAWAY INTERNAL_ERROR first. Every further stream is
+    // refused (`calm`). The socket closes a second later, not at once: closing it with the
+    // client's flood unread would send a TCP RST, which can discard the GOAWAY before the client
+    // reads it.
+    if (!session.destroyed && !session.closed) session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    setTimeout(() => { if (!session.destroyed) session.destroy(new Error('too many stream resets'), NGHTTP2_ENHANCE_YOUR_CALM); }, 1000).unref();
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
     const { drain, metrics } = this.ctx;
+    const session = stream.session as ServerHttp2Session;
+    const client = this.clients.get(session);
+    if (!client || !this.admit(session, client, stream)) return;
+    client.live++;
     drain.requestStarted();
     const start = performance.now();
     const grpc = isGrpc(headers['content-type']);
@@ -116,8 +189,13 @@ export class Http2Proxy {
 
     stream.once('close', () => {
       drain.requestFinished();
+      client.live--;
+      if (stream.rstCode === NGHTTP2_NO_ERROR) client.completed++;
       // The client reset the stream (or went away): pass the reset on to the app.
-      if (up && !up.destroyed && !(up.readableEnded && up.writableFinished)) resetStream(up, stream.rstCode || NGHTTP2_CANCEL);
+      if (up && !up.destroyed && !(up.readableEnded && up.writableFinished)) {
+        resetStream(up, stream.rstCode || NGHTTP2_CANCEL);
+        this.countReset(session, client);
+      }
       metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, grpc ? PROTO_GRPC : PROTO_HTTP2, stream.rstCode === NGHTTP2_NO_ERROR ? status : 0,
         (performance.now() - start) / 1000);
     });
@@ -125,7 +203,7 @@ export class Http2Proxy {
 
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     try {
-      up = this.session().request(forwardHeaders(headers), endStream ? REQUEST_NO_BODY : REQUEST_WITH_BODY);
+      up = this.session(client).request(forwardHeaders(headers), endStream ? REQUEST_NO_BODY : REQUEST_WITH_BODY);
     } catch (err) {
       status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
       return;
@@ -146,7 +224,7 @@ export class Http2Proxy {
     if (!endStream) {
       stream.on('trailers', (t: IncomingHttpHeaders) => { clientTrailers = t; });
       u.on('wantTrailers', () => u.sendTrailers(clientTrailers ? forwardHeaders(clientTrailers) : {}));
-      forward(stream, u, () => { if (!stream.rstCode) u.end(); });
+      forward(stream, u, client, () => { if (!stream.rstCode) u.end(); });
     }
 
     u.on('response', (h: IncomingHttpHeaders, f: number) => {
@@ -160,12 +238,13 @@ export class Http2Proxy {
       stream.respond(out, RESPOND_WITH_BODY);
       u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
       stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
-      forward(u, stream, () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
+      forward(u, stream, client, () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
     });
 
     u.on('error', (err: NodeJS.ErrnoException) => {
       if (stream.destroyed) return;
-      if (!stream.headersSent) status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
+      if (u.rstCode === NGHTTP2_REFUSED_STREAM && !stream.headersSent) stream.close(NGHTTP2_REFUSED_STREAM); // see 'close'
+      else if (!stream.headersSent) status = respondHttp2Error(stream, classifyUpstreamError(err), grpc);
       else resetStream(stream, u.rstCode);
     });
     u.once('close', () => {
@@ -175,9 +254,12 @@ export class Http2Proxy {
         if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc);
         return;
       }
-      // The app reset the stream. Before any response, answer in the protocol's terms (gRPC:
-      // UNAVAILABLE, which a client may retry); after, reset the client's stream too.
-      if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc, `RST_STREAM ${code}`);
+      // The app reset the stream. REFUSED_STREAM before any response means the app did not
+      // process it (RFC 9113 §8.7): pass that on, so the client knows it may retry it. Otherwise,
+      // before any response, answer in the protocol's terms (gRPC: UNAVAILABLE, which a client
+      // may retry); after, reset the client's stream too.
+      if (code === NGHTTP2_REFUSED_STREAM && !stream.headersSent) stream.close(NGHTTP2_REFUSED_STREAM);
+      else if (!stream.headersSent) status = respondHttp2Error(stream, 'upstream_reset', grpc, `RST_STREAM ${code}`);
       else resetStream(stream, code);
     });
   }
@@ -190,17 +272,22 @@ function ignore(): void {}
  * (pipe adds and later removes seven listeners on the two streams). `onEnd` runs when `src` ends,
  * instead of ending `dst`: a reset ends a readable side too, and the caller tells the two apart.
  * Nothing is written once `dst` is closed; the caller's 'close' handlers reset the other side.
+ * While `dst` is full the stream counts as stalled for its client: its window may fill in the proxy.
  */
-function forward(src: Http2Stream, dst: Http2Stream, onEnd: () => void): void {
-  const resume = (): void => { src.resume(); };
+function forward(src: Http2Stream, dst: Http2Stream, client: Client, onEnd: () => void): void {
+  let stalled = false;
+  const unstall = (): void => { if (stalled) { stalled = false; client.stalled--; } };
+  const resume = (): void => { unstall(); src.resume(); };
   src.on('data', (chunk: Buffer) => {
     if (dst.destroyed || dst.writableEnded) return;
     if (!dst.write(chunk)) {
+      if (!stalled) { stalled = true; client.stalled++; }
       src.pause();
       dst.once('drain', resume);
     }
   });
   src.once('end', onEnd);
+  dst.once('close', unstall);
 }
 
 /**
