@@ -12,8 +12,8 @@ export type ProxyErrorCause =
   | 'upstream_timeout' // the app did not answer in time (connect or response headers)
   | 'shutting_down' // the proxy is draining and takes no new requests
   | 'upstream_error' // anything else between the proxy and the app
-  // The client's own request is at fault (HTTP/1): answered by the proxy, never forwarded.
-  | 'bad_request' // malformed or ambiguous (400)
+  // The client's own request is at fault: answered by the proxy, never forwarded.
+  | 'bad_request' // malformed or ambiguous (400; HTTP/2: also host differing from :authority)
   | 'request_timeout' // the request head did not arrive within --request-header-timeout (408)
   | 'uri_too_long' // the request target is over the header line limit (414)
   | 'headers_too_large'; // over --max-header-count, --max-header-line-bytes or --max-header-bytes (431)

@@ -201,6 +201,16 @@ export class Http2Proxy {
     });
     stream.on('error', ignore); // reported through 'close' and rstCode
 
+    // RFC 9113 §8.3.1: a request whose Host names another authority than :authority is malformed.
+    // Passed on, the app would see both and route by whichever it reads (HAProxy drops Host,
+    // nginx answers 400 to any request that carries both).
+    const host = headers.host;
+    const authority = headers[':authority'];
+    if (host !== undefined && authority !== undefined && String(host).toLowerCase() !== authority.toLowerCase()) {
+      status = respondHttp2Error(stream, 'bad_request', grpc, 'Host differs from :authority');
+      return;
+    }
+
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     try {
       up = this.session(client).request(forwardHeaders(headers), endStream ? REQUEST_NO_BODY : REQUEST_WITH_BODY);
