@@ -112,12 +112,21 @@ export function classify(procs: readonly ProcInfo[], selfPid: number): { app: Pr
     let why: IgnoreReason | undefined;
     if (p.state === 'Z' || p.state === 'X') why = 'exited';
     else if (p.pid === 2 || p.ppid === 2) why = 'kernel-thread';
-    else if (p.comm === 'pause' && (p.pid === 1 || p.ppid === 0)) why = 'pause';
+    else if (isPauseProcess(p)) why = 'pause';
     else if (isEbbHelper(p.argv)) why = 'ebb-helper';
     if (why) ignored.set(p.pid, why);
     else app.push(p);
   }
   return { app, ignored };
+}
+
+/**
+ * The pod's pause process (the holder of its namespaces): Kubernetes' `pause`, or podman's pod
+ * infra container, `catatonit -P` (its pause mode), as pid 1 or a process whose parent is outside.
+ */
+function isPauseProcess(p: ProcInfo): boolean {
+  if (p.pid !== 1 && p.ppid !== 0) return false;
+  return p.comm === 'pause' || (p.comm === 'catatonit' && p.argv.includes('-P'));
 }
 
 export interface AppExitWatchOptions {

@@ -31,6 +31,9 @@ test('the app is what remains after self, ancestors, descendants, pause, ebb hel
 test('pid 1 counts as the app unless it is the pause process or an ancestor of the proxy', () => {
   assert.deepEqual(classify([p(1, 0, 'python3'), p(5, 0, 'ebb', ['ebb', 'proxy'])], 5).app.map((x) => x.pid), [1]);
   assert.deepEqual(classify([p(1, 0, 'tini'), p(5, 1, 'ebb', ['ebb', 'proxy'])], 5).app.map((x) => x.pid), []);
+  // podman's pod infra process in pause mode is the pause process; catatonit as an init is not.
+  assert.deepEqual(classify([p(1, 0, 'catatonit', ['/catatonit', '-P']), p(6, 0, 'node', ['/nodejs/bin/node', 'app.js']), p(17, 0, 'node', ['ebb', 'proxy'])], 17).app.map((x) => x.pid), [6]);
+  assert.deepEqual(classify([p(1, 0, 'catatonit', ['/catatonit', '--', 'app']), p(17, 0, 'node', ['ebb', 'proxy'])], 17).app.map((x) => x.pid), [1]);
   assert.deepEqual(classify([p(1, 0, 'ebb', ['ebb', 'proxy'])], 1).app.map((x) => x.pid), []);
 });
 
