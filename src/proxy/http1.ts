@@ -7,7 +7,7 @@ import { DIR_INBOUND, DIRECTIONS, PROTO_HTTP1 } from '../admin/metrics.js';
 import { classifyUpstreamError, http1ErrorBytes, httpStatusFor, writeHttp1Error, type ProxyErrorCause } from './errors.js';
 import { checkRequestHead } from './http1-request.js';
 import { forwardableRawBufferHeaders, forwardableRawHeaders, forwardableRequestHeaders } from './headers.js';
-import { pipeToApp } from './tcp.js';
+import { splice } from './tcp.js';
 import { kHandle, type ProxyContext, type TrackedSocket } from './context.js';
 import type { Upstream } from './upstream.js';
 
@@ -55,6 +55,8 @@ interface ConnState {
   /** The last request admitted, and its bookkeeping: a parse error inside its body cuts it short. */
   last: { req: IncomingMessage; finish: (status?: number) => void } | null;
   cut: ((status?: number) => void) | null;
+  /** What waits for no response to be due (an upgrade, in turn). */
+  readonly idle: Array<() => void>;
 }
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
@@ -95,7 +97,7 @@ export class Http1Proxy {
   accept(socket: Socket): void {
     const state: ConnState = {
       socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set(),
-      queue: [], forwarding: 0, paused: false, failed: null, last: null, cut: null,
+      queue: [], forwarding: 0, paused: false, failed: null, last: null, cut: null, idle: [],
     };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
@@ -258,6 +260,7 @@ export class Http1Proxy {
       drain.requestFinished();
       state.active--;
       if (slot) { slot.over = true; this.freeSlot(state, slot); }
+      if (state.active === 0 && state.idle.length > 0) for (const fn of state.idle.splice(0)) fn();
       if (state.failed !== null) this.settleFailed(state);
       else if (state.paused && state.active < this.ctx.config.http1.maxPipelined) resumeReading(state);
       const done = typeof status === 'number' ? status : status.done(res);
@@ -340,20 +343,180 @@ export class Http1Proxy {
     return up;
   }
 
-  /** Upgrades (WebSocket) and CONNECT: replay the request head to the app and splice the bytes. */
+  /**
+   * Upgrades (WebSocket, h2c) and CONNECT. node:http hands over the socket with the head parsed;
+   * the request goes to the app in turn (after the responses ahead of it), and the connection
+   * becomes a tunnel only once the app agrees: 101 for an upgrade, 2xx for CONNECT. Any other
+   * answer is relayed as an ordinary response and the connection goes back to HTTP, so what the
+   * client pipelined behind it is parsed, forwarded and counted like any request.
+   */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const s = socket as H1Socket;
     const state = s[kConn];
-    if (state) state.upgraded = true;
+    if (!state) { socket.destroy(); return; }
+    state.upgraded = true; // not idle while its answer is due: draining does not close it
+    state.received++;
+    const drain = this.ctx.drain;
+    drain.requestStarted();
+    const start = performance.now();
+    let over = false;
+    const finish = (status: number): void => {
+      if (over) return;
+      over = true;
+      drain.requestFinished();
+      this.ctx.metrics.requestDone(this.ctx.direction ?? DIR_INBOUND, PROTO_HTTP1, status, (performance.now() - start) / 1000);
+    };
+    // One listener per upgrade, removed when the connection goes back to HTTP (backToHttp).
+    const pending: PendingUpgrade = { up: null, onClose: () => { finish(0); pending.up?.destroy(); } };
+    socket.once('close', pending.onClose);
+    const refuse = (cause: ProxyErrorCause, status: number): void => { finish(status); socket.end(http1ErrorBytes(cause)); };
+    const checked = req.method === 'CONNECT' ? null : checkRequestHead(req.method!, req.url!, req.rawHeaders, this.ctx.config.http1);
+    if (checked?.problem) {
+      refuse(checked.problem.status === 431 ? 'headers_too_large' : checked.problem.status === 414 ? 'uri_too_long' : 'bad_request', checked.problem.status);
+      return;
+    }
+    this.whenIdle(state, () => {
+      if (socket.destroyed) return;
+      if (drain.phase !== 'running' && drain.phase !== 'waiting') { refuse('shutting_down', 503); return; }
+      this.forwardUpgrade(req, socket, head, state, checked?.path ?? req.url!, finish, pending);
+    });
+  }
+
+  /** Runs `fn` once no response is due on the connection (at once when none is). */
+  private whenIdle(state: ConnState, fn: () => void): void {
+    if (state.active === 0) fn();
+    else state.idle.push(fn);
+  }
+
+  private forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, state: ConnState, path: string, finish: (status: number) => void, pending: PendingUpgrade): void {
+    const connect = req.method === 'CONNECT';
+    const headers = forwardableRawHeaders(req.rawHeaders);
+    if (!connect) {
+      const upgrade = req.headers.upgrade;
+      headers.push('Connection', 'Upgrade', 'Upgrade', Array.isArray(upgrade) ? upgrade.join(', ') : upgrade ?? '');
+    }
+    const up = http.request({
+      host: this.upstream.host,
+      port: this.upstream.port,
+      method: req.method,
+      path,
+      headers,
+      agent: false, // its own connection: it may become a tunnel
+      setHost: false,
+    });
+    const timeoutS = this.ctx.config.upstreamTimeoutSeconds;
+    const timer = timeoutS > 0
+      ? setTimeout(() => up.destroy(Object.assign(new Error('no response headers in time'), { code: 'ETIMEDOUT' })), timeoutS * 1000)
+      : null;
+    const answered = (): void => { if (timer) clearTimeout(timer); };
+    pending.up = up;
+    up.on('upgrade', (ures: IncomingMessage, usock: Socket, uhead: Buffer) => {
+      answered();
+      this.tunnel(socket, usock, ures, uhead, head, finish);
+    });
+    up.on('connect', (ures: IncomingMessage, usock: Socket, uhead: Buffer) => {
+      answered();
+      const status = ures.statusCode ?? 0;
+      if (status >= 200 && status < 300) this.tunnel(socket, usock, ures, uhead, head, finish);
+      else this.relayConnectRefusal(socket, usock, ures, uhead, head, state, finish, pending);
+    });
+    up.on('response', (ures) => {
+      answered();
+      this.relayResponse(socket, ures, req.method === 'HEAD', head, state, finish, pending);
+    });
+    up.on('error', (err) => {
+      answered();
+      if (socket.destroyed) return;
+      const cause = classifyUpstreamError(err);
+      finish(httpStatusFor(cause));
+      socket.end(http1ErrorBytes(cause));
+    });
+    up.end();
+  }
+
+  /** The app agreed: its answer's head goes to the client, then bytes flow both ways until either side ends. */
+  private tunnel(socket: Duplex, usock: Socket, ures: IncomingMessage, uhead: Buffer, head: Buffer, finish: (status: number) => void): void {
+    const s = socket as H1Socket;
     s[kHandle]?.setKind(`${DIRECTIONS[this.ctx.direction ?? DIR_INBOUND]}:upgraded`);
-    this.ctx.drain.requestStarted();
-    this.ctx.drain.requestFinished();
     (socket as Socket).setTimeout(0);
-    let preamble = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) preamble += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    preamble += '\r\n';
-    pipeToApp(this.ctx, socket, this.upstream.port, head.length ? Buffer.concat([Buffer.from(preamble, 'latin1'), head]) : Buffer.from(preamble, 'latin1'), this.upstream.host);
+    socket.write(responseHead(ures, ures.rawHeaders));
+    if (uhead.length > 0) socket.write(uhead);
+    if (head.length > 0) usock.write(head);
+    finish(ures.statusCode ?? 0);
+    splice(this.ctx, socket, usock, this.upstream.port);
+    socket.pipe(usock);
+    usock.pipe(socket);
+  }
+
+  /** An upgrade the app answered like any request: relayed with framing of the proxy's own, then back to HTTP. */
+  private relayResponse(socket: Duplex, ures: IncomingMessage, isHead: boolean, head: Buffer, state: ConnState, finish: (status: number) => void, pending: PendingUpgrade): void {
+    const status = ures.statusCode ?? 0;
+    const headers = forwardableRawHeaders(ures.rawHeaders);
+    const bodyless = isHead || status === 204 || status === 304;
+    const chunked = !bodyless && ures.headers['content-length'] === undefined;
+    if (chunked) headers.push('Transfer-Encoding', 'chunked');
+    const close = this.ctx.drain.phase !== 'running';
+    headers.push('Connection', close ? 'close' : 'keep-alive');
+    socket.write(responseHead(ures, headers));
+    ures.on('data', (d: Buffer) => {
+      const ok = socket.write(chunked ? Buffer.concat([Buffer.from(`${d.length.toString(16)}\r\n`), d, CRLF]) : d);
+      if (!ok) { ures.pause(); socket.once('drain', () => ures.resume()); }
+    });
+    ures.on('end', () => {
+      if (chunked) socket.write('0\r\n\r\n');
+      finish(status);
+      if (close) socket.end();
+      else this.backToHttp(socket, head, state, pending);
+    });
+    ures.on('aborted', () => socket.destroy());
+    ures.on('error', () => socket.destroy());
+  }
+
+  /**
+   * A refused CONNECT: node's client hands over the app's connection with the body unparsed, so
+   * the proxy frames it by its Content-Length (or, without one, reads it to the end and closes).
+   */
+  private relayConnectRefusal(socket: Duplex, usock: Socket, ures: IncomingMessage, uhead: Buffer, head: Buffer, state: ConnState, finish: (status: number) => void, pending: PendingUpgrade): void {
+    const status = ures.statusCode ?? 0;
+    const headers = forwardableRawHeaders(ures.rawHeaders);
+    const lengthHeader = ures.headers['content-length'];
+    const length = status === 204 || status === 304 ? 0 : lengthHeader === undefined ? null : Number(lengthHeader);
+    const close = length === null || !Number.isSafeInteger(length) || this.ctx.drain.phase !== 'running';
+    headers.push('Connection', close ? 'close' : 'keep-alive');
+    socket.write(responseHead(ures, headers));
+    if (length === null || !Number.isSafeInteger(length)) {
+      socket.write(uhead);
+      usock.pipe(socket);
+      usock.once('end', () => finish(status));
+      usock.on('error', () => socket.destroy());
+      return;
+    }
+    let left = length;
+    const take = (b: Buffer): void => {
+      const part = b.subarray(0, left);
+      left -= part.length;
+      if (part.length > 0) socket.write(part);
+      if (left > 0) return;
+      usock.off('data', take);
+      usock.destroy();
+      finish(status);
+      if (close) socket.end();
+      else this.backToHttp(socket, head, state, pending);
+    };
+    usock.on('data', take);
+    usock.on('error', () => { if (left > 0) socket.destroy(); });
+    take(uhead);
+  }
+
+  /** Hands a connection node:http gave up for an upgrade back to it, with the bytes read behind the head. */
+  private backToHttp(socket: Duplex, head: Buffer, state: ConnState, pending: PendingUpgrade): void {
+    socket.off('close', pending.onClose);
+    state.upgraded = false;
+    state.paused = false;
+    (socket as NodeHttpSocket)._paused = false;
+    if (head.length > 0) socket.unshift(head);
+    this.server.emit('connection', socket);
+    socket.resume();
   }
 }
 
@@ -377,6 +540,18 @@ function resumeReading(state: ConnState): void {
   s._paused = false;
   s.parser?.resume();
   s.resume();
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** An upgrade waiting for the app's answer: its request to the app, and what its client's close does. */
+interface PendingUpgrade { up: http.ClientRequest | null; readonly onClose: () => void }
+
+/** A response head as bytes: the app's status line and the given flat header list. */
+function responseHead(ures: IncomingMessage, raw: readonly string[]): string {
+  let out = `HTTP/1.1 ${ures.statusCode} ${ures.statusMessage ?? ''}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return `${out}\r\n`;
 }
 
 interface StatusSource { done(res: ServerResponse): number }

@@ -17,8 +17,16 @@ export function pipeToApp(ctx: ProxyContext, client: Duplex, appPort: number, pr
     client.pipe(upstream);
     upstream.pipe(client);
   });
+  splice(ctx, client, upstream, appPort, () => connected);
+}
+
+/**
+ * The error and close handling of a pipe between a client and an app connection (which may still
+ * be connecting): an upgraded HTTP/1 connection becomes one once the app has said 101.
+ */
+export function splice(ctx: ProxyContext, client: Duplex, upstream: Duplex, appPort: number, connected: () => boolean = () => true): void {
   upstream.on('error', (err) => {
-    ctx.log.debug({ err, appPort, connected }, 'tcp: upstream error');
+    ctx.log.debug({ err, appPort, connected: connected() }, 'tcp: upstream error');
     // No protocol to speak an error in: reset the client so it does not mistake this for a clean end.
     const c = client as net.Socket;
     if (typeof c.resetAndDestroy === 'function' && !c.destroyed) c.resetAndDestroy();
