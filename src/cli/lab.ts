@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UsageError } from '../errors.js';
@@ -11,6 +11,7 @@ import { compareNames, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/
 // Scenarios other parts of ebb register (each module calls registerScenario when imported).
 import '../lab/job-scenario.js';
 import { DEFAULT_SETTINGS, type LabSettings } from '../lab/settings.js';
+import { parseLatency } from '../lab/demo-app.js';
 
 interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
@@ -112,6 +113,12 @@ function parseSettings(f: LabFlags): LabSettings {
   };
   if (f.clientModel !== 'kube-proxy' && f.clientModel !== 'mesh') problems.push(`--client-model "${f.clientModel}" must be kube-proxy or mesh`);
   if (!parseAutoWait(s.autoWait).ok) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
+  // Checked here, as the demo app would at its start (where it ended in a stack trace).
+  try { parseLatency(s.latency); } catch (e) { problems.push(`--latency "${s.latency}": ${(e as Error).message} (latency:weight,… e.g. 10ms:90,100ms:9,2s:1)`); }
+  if (f.html !== undefined) {
+    const dir = dirname(resolve(f.html));
+    try { accessSync(dir, constants.W_OK); } catch { problems.push(`--html ${f.html}: cannot write in ${dir} (missing, or not writable)`); }
+  }
   if (s.rps > 5000) problems.push(`--rps ${s.rps} is more than this lab can send faithfully (max 5000)`);
   if (problems.length) throw new UsageError(`lab: invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return s;

@@ -69,8 +69,21 @@ export interface ScenarioRun {
   notes: string[];
   /** With --transparent: the old pod's app's outbound calls, for the timeline. */
   outboundCalls?: OutboundRecord[];
+  /** `ebb check`'s warnings and errors on the pod spec this run used (see run.ts checkPodSpec). */
+  checked?: CheckedFinding[];
   /** Tables of the scenario's own (the job scenario's per-setup results), printed before the notes. */
   tables?: LabTable[];
+}
+
+/** One finding of `ebb check` on the lab's pod spec, in the CLI's words. */
+export interface CheckedFinding { code: string; severity: 'error' | 'warning' | 'info'; message: string; fix: string }
+
+/** The findings as the terminal shows them, above the table: what a cluster would do differently. */
+export function renderChecked(run: ScenarioRun, indent = '  '): string[] {
+  const f = run.checked ?? [];
+  if (f.length === 0) return [];
+  return [`${indent}ebb check on this pod spec (a cluster may behave differently from this run):`,
+    ...f.flatMap((x) => [`${indent}  ‼ ${x.severity.padEnd(7)} ${x.code}: ${x.message}`, `${indent}            fix: ${x.fix}`])];
 }
 
 /** A table a scenario adds to its report: rows of cells, the first cell naming the row. */
@@ -248,12 +261,21 @@ export function renderTimeline(run: ScenarioRun, width = 64): string {
 export function renderReport(runs: ScenarioRun[]): string {
   const out: string[] = [];
   if (runs.length > 1) {
-    out.push('ebb lab --compare: the same load against each setup', '', renderTable(runs.map((r) => r.result)), '');
+    out.push('ebb lab --compare: the same load against each setup', '');
+    for (const run of runs) {
+      const lines = renderChecked(run, '');
+      if (lines.length) out.push(`${run.result.name}: ${lines[0]}`, ...lines.slice(1), '');
+    }
+    out.push(renderTable(runs.map((r) => r.result)), '');
   }
   for (const run of runs) {
     const r = run.result;
     out.push(`── ${r.name}: ${run.description}`);
-    if (runs.length === 1) out.push('', renderTable([r]));
+    if (runs.length === 1) {
+      const lines = renderChecked(run);
+      if (lines.length) out.push('', ...lines);
+      out.push('', renderTable([r]));
+    }
     out.push('', renderPhases(run), '', renderTimeline(run));
     for (const t of run.tables ?? []) out.push('', `  ${t.caption}:`, renderTextTable(t).split('\n').map((l) => `    ${l}`).join('\n'));
     if (run.tables?.length) out.push('');
@@ -422,6 +444,7 @@ export function renderHtml(runs: ScenarioRun[]): string {
   const table = htmlTable(['', ...results.map((r) => r.name)], tableRows(results).map(([l, v]) => [l, ...v]));
   const sections = runs.map((run) => [
     `<section><h2>${esc(run.result.name)}</h2><p>${esc(run.description)}</p>`,
+    run.checked?.length ? `<h3>ebb check on this pod spec</h3><ul class="notes checked">${run.checked.map((f) => `<li><strong>${esc(f.severity)} ${esc(f.code)}</strong>: ${esc(f.message)}<br>fix: ${esc(f.fix)}</li>`).join('')}</ul>` : '',
     `<div class="chart-box">${svgChart(run)}</div>`,
     phasesTable(run),
     ...(run.tables ?? []).map((t) => htmlTable(t.head, t.rows, t.caption)),

@@ -11,7 +11,9 @@ import { ServingWatch } from './readiness.js';
 import { envOf, LabPod } from './pod.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
-import { describeProxyLog, summarize, summarizeOutbound, type ScenarioRun } from './report.js';
+import { describeProxyLog, summarize, summarizeOutbound, type CheckedFinding, type ScenarioRun } from './report.js';
+import { check, resolveInjectConfig } from '../inject/index.js';
+import { findingFix, findingSentence } from '../inject/messages.js';
 import { scenario, type Scenario } from './scenarios.js';
 import type { LabSettings } from './settings.js';
 
@@ -41,7 +43,12 @@ const APP_CALL_EVERY_MS = 50;
 export async function runScenario(sc: Scenario, settings: LabSettings, opts: RunOptions): Promise<ScenarioRun> {
   if (sc.lastReplica) settings = { ...settings, lastReplica: true };
   const ctx = { settings, runManifest: (m: Record<string, unknown>) => runManifest(sc.name, sc.description(settings), m, settings, opts) };
-  if (sc.run) return sc.run(ctx);
+  if (sc.run) {
+    // A scenario with its own flow reports its start like the others (the progress line, or its
+    // "running … (i/n)" line), so --compare's count never stops one short.
+    opts.onProgress?.({ scenario: sc.name, index: opts.index ?? 1, of: opts.of ?? 1, elapsed: null, sent: 0, failed: 0 });
+    return sc.run(ctx);
+  }
   if (!sc.manifest) throw new EbbError('lab_scenario', `scenario ${sc.name} has neither a manifest nor a run()`);
   return ctx.runManifest(sc.manifest(settings));
 }
@@ -58,6 +65,7 @@ export async function runManifest(name: string, description: string, manifest: R
   const model = podModelFromSpec(podSpec);
   if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
   const notes: string[] = [];
+  const checked = checkPodSpec(manifest);
   const proxyTransparent = model.containers.some((c) => envOf(c).EBB_TRANSPARENT === 'true');
   if (proxyTransparent && !settings.transparent) notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
   for (const c of model.containers) {
@@ -174,7 +182,18 @@ export async function runManifest(name: string, description: string, manifest: R
     for (const l of old.initOutput.trim().split('\n')) if (l.trim()) notes.push(`ebb-init (old pod): ${l.trim()}`);
     notes.push(`the old pod's app called ${old.outboundCalls.length > 0 ? 'the remote service' : 'nothing'} every ${APP_CALL_EVERY_MS} ms from start to exit, each call a new connection through the proxy's outbound listener; the table counts those started at or after t0`);
   }
-  return { result, records: load?.records ?? [], events, description, notes, ...(outboundCalls ? { outboundCalls } : {}) };
+  return { result, records: load?.records ?? [], events, description, notes, checked, ...(outboundCalls ? { outboundCalls } : {}) };
+}
+
+/**
+ * `ebb check`'s rules on the manifest the lab runs, as the CLI would report them (warnings and
+ * errors): a run that loses nothing can still be a setup that fails in a cluster (a wait longer
+ * than the grace period is cut by the kubelet's KILL there, not here where nothing else is running).
+ */
+export function checkPodSpec(manifest: Record<string, unknown>): CheckedFinding[] {
+  return check(manifest, resolveInjectConfig({}).config).findings
+    .filter((f) => f.severity !== 'info')
+    .map((f) => ({ code: f.code, severity: f.severity, message: findingSentence(f), fix: findingFix(f) }));
 }
 
 function ebbEnv(c: Pick<PodContainer, 'spec'>): Record<string, string> {
