@@ -20,6 +20,7 @@ function header(r: ResourceReport): string {
   const t = r.timing;
   if (!t) return `${resourceLabel(r)} ${r.status}${r.reason ? `: ${reasonSentence(r.reason, r.reasonParams)} [${r.reason}]` : ''}`;
   const mode = t.mode === 'none' ? 'no proxy' : `${t.mesh ? `${MESH_NAMES[t.mesh]} ` : ''}${t.mode} sidecar`;
+  if (t.graceOverridden) return `${resourceLabel(r)} (${mode}, deleted with --grace-period ${t.graceSeconds})`;
   return `${resourceLabel(r)} (${mode}, terminationGracePeriodSeconds ${t.graceSeconds}${t.graceDefaulted ? ' by default' : ''})`;
 }
 
@@ -56,28 +57,37 @@ export function register(program: Command): void {
     .command('check')
     .description('lint manifests against the shutdown timing rules (injected or not yet injected)')
     .option('-o, --output <format>', 'output format: text or json', 'text')
-    .option('-v, --verbose', 'also list the rules that passed (√)', false);
+    .option('-v, --verbose', 'also list the rules that passed (√)', false)
+    .option('--grace-period <seconds>', 'check a deletion with this grace period instead of terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s or a node shutdown\'s)');
   addManifestOptions(cmd);
   addSettingOptions(cmd);
   cmd.action((args: string[], opts: Record<string, unknown>) => {
     const json = opts.output === 'json';
     if (!json && opts.output !== 'text') throw new UsageError(`-o/--output must be text or json, not "${String(opts.output)}"`);
+    const grace = opts.gracePeriod === undefined ? undefined : parseGracePeriod(String(opts.gracePeriod), 'ebb check');
     const config = configFromOptions(opts, 'ebb check');
-    const out = runCheck(manifestDocs(args, opts), config, { json, verbose: Boolean(opts.verbose) });
+    const out = runCheck(manifestDocs(args, opts), config, { json, verbose: Boolean(opts.verbose), ...(grace === undefined ? {} : { graceSeconds: grace }) });
     process.stdout.write(out.stdout);
     process.exitCode = out.exitCode;
   });
 }
 
 /** The whole of `ebb check` after parsing. */
-export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opts: { json: boolean; verbose: boolean }): { stdout: string; exitCode: number } {
+/** `--grace-period S` (check and lab): whole seconds >= 0, as the API takes a deletion's gracePeriodSeconds. */
+export function parseGracePeriod(raw: string, who: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${who}: --grace-period "${raw}" must be whole seconds >= 0 (as kubectl delete --grace-period takes them)`);
+  return n;
+}
+
+export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opts: { json: boolean; verbose: boolean; graceSeconds?: number }): { stdout: string; exitCode: number } {
   const results: { file: string; report: ResourceReport }[] = [];
   const items: unknown[] = [];
   for (const d of docs) {
     if (d.value === null) continue;
     for (const item of isList(d.value) ? d.value.items : [d.value]) {
       items.push(item);
-      results.push({ file: d.source.name, report: check(item, config) });
+      results.push({ file: d.source.name, report: check(item, config, opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }) });
     }
   }
   // Services judged against the workloads as they run: as written when injected, else as inject would write them.

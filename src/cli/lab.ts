@@ -17,7 +17,7 @@ interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
   manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
   requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
-  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean;
+  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string;
 }
 
 const d = DEFAULT_SETTINGS;
@@ -45,6 +45,7 @@ export function register(program: Command): void {
     .option('--transparent', 'run each pod in its own network namespace behind `ebb init`\'s iptables rules (root, Linux), the app calling a remote service through the proxy\'s outbound listener; the report adds the app\'s outbound calls during shutdown')
     .option('--client-model <model>', 'how clients reach pods: kube-proxy (an open connection stays on its pod until it closes; new ones go to the new pod after the delay) or mesh (every request moves after the delay)', d.clientModel)
     .option('--last-replica', 'the old pod is the Service\'s only endpoint: clients keep sending to it while it is serving (KEP-1669), then find no endpoint')
+    .option('--grace-period <seconds>', 'delete the old pod with this grace period instead of the manifest\'s terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s)')
     .option('--json', 'print a JSON array (one object per scenario) instead of the report')
     .option('--html <file>', 'also write the report as a self-contained HTML page')
     .action(async (flags: LabFlags, cmd: Command) => {
@@ -110,6 +111,7 @@ function parseSettings(f: LabFlags): LabSettings {
     transparent: Boolean(f.transparent),
     clientModel: f.clientModel === 'mesh' ? 'mesh' : 'kube-proxy',
     lastReplica: Boolean(f.lastReplica),
+    ...(f.gracePeriod === undefined ? {} : { gracePeriod: num('grace-period', f.gracePeriod, 0, { int: true }) }),
   };
   if (f.clientModel !== 'kube-proxy' && f.clientModel !== 'mesh') problems.push(`--client-model "${f.clientModel}" must be kube-proxy or mesh`);
   if (!parseAutoWait(s.autoWait).ok) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);

@@ -219,7 +219,9 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   for (const a of [tplAnn, ownAnn]) {
     if (a[ANNOTATIONS.inject] === 'disabled') return skipped(object, 'inject_disabled', { annotation: ANNOTATIONS.inject });
   }
-  const { config: cfg, problems } = applySettings(config, { ...overridesFromAnnotations(ownAnn), ...overridesFromAnnotations(tplAnn) });
+  const settled = applySettings(config, { ...overridesFromAnnotations(ownAnn), ...overridesFromAnnotations(tplAnn) });
+  const { problems } = settled;
+  const cfg = withImpliedProxyWait(settled.config);
   if (problems.length) {
     const p = problems[0]!;
     return refused(object, 'invalid_value', { field: CONFIG_ANNOTATION_PREFIX + p.flag, value: JSON.stringify(p.value), problem: p.problem });
@@ -293,6 +295,17 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   };
 }
 
+/**
+ * Classic mode, `--app-wait auto` and no proxy wait at all: the app would wait for quiet traffic
+ * while the proxy stopped accepting at once (TERM at 0), which check rejects
+ * (app_prestop_not_shorter). The app's wait only works behind a proxy that serves as long, so the
+ * proxy gets the auto wait too (`--wait-before-exit auto`, fitted to the grace period).
+ */
+function withImpliedProxyWait(cfg: InjectConfig): InjectConfig {
+  if (cfg.mode !== 'classic' || cfg.appWait !== 'auto' || cfg.proxyWaitAuto || cfg.waitBeforeExitSeconds > 0) return cfg;
+  return Object.freeze({ ...cfg, proxyWaitAuto: 'auto' });
+}
+
 /** Removes everything inject added (and nothing else). A resource ebb never touched is `unchanged`. */
 export function uninject(object: unknown): InjectResult {
   if (!isObject(object) || typeof object.kind !== 'string') return skipped(object, 'not_an_object');
@@ -312,11 +325,16 @@ export function uninject(object: unknown): InjectResult {
   return b.ops.length ? { patch: b.ops, report: report(object, 'uninjected') } : skipped(object, 'not_injected', {}, 'unchanged');
 }
 
+export interface CheckOptions {
+  /** `--grace-period S`: check a deletion with this grace period (kubectl delete --grace-period, an eviction's). */
+  readonly graceSeconds?: number;
+}
+
 /**
  * `ebb check` on one resource: the rules on the template as written when ebb is in it; otherwise
  * the rules on what `inject` with `config` would write (and a `not_injected` note).
  */
-export function check(object: unknown, config: InjectConfig): ResourceReport {
+export function check(object: unknown, config: InjectConfig, opts: CheckOptions = {}): ResourceReport {
   if (!isObject(object) || typeof object.kind !== 'string') return report(object, 'skipped', { reason: 'not_an_object' });
   const tplPath = templatePath(object);
   if (!tplPath) return report(object, 'skipped', { reason: 'unsupported_kind', reasonParams: { kind: object.kind } });
@@ -329,20 +347,23 @@ export function check(object: unknown, config: InjectConfig): ResourceReport {
     // Another mesh's workload: never injected by ebb, but its shutdown is checked all the same.
     const invalid = invalidManifestValue(spec);
     if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });
-    const m = checkMesh(mesh, object.kind, spec, annotationsAt(tpl, ['metadata']));
+    const m = checkMesh(mesh, object.kind, spec, annotationsAt(tpl, ['metadata']), opts.graceSeconds);
     return report(object, 'injected', { findings: m.findings, passes: m.passes, timing: m.timing });
   }
   if (isInjected(tpl)) {
     const invalid = invalidManifestValue(spec);
     if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });
-    const timing = timingModel(spec);
+    const timing = timingModel(spec, opts);
     const rules = evaluateTiming(timing);
     const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec),
       ...jobExitCheck(object.kind, spec)];
     return report(object, 'injected', { findings, passes: rules.passes, timing });
   }
-  const r = inject(object, config).report;
+  const injected = inject(object, config);
+  let r = injected.report;
   if (r.status !== 'injected') return r;
+  // A grace override changes the deletion, not what inject writes: check the injected template under it.
+  if (opts.graceSeconds !== undefined) r = { ...check(applyPatch(object, injected.patch), config, opts), reinjected: r.reinjected ?? false };
   const effectiveMode = r.timing?.mode === 'classic' ? 'classic' : 'native';
   return { ...r, status: 'unchanged', reason: 'not_injected', findings: [{ code: 'not_injected', severity: 'info', params: { mode: effectiveMode } }, ...r.findings] };
 }

@@ -103,9 +103,9 @@ export interface MeshCheck {
 const withMesh = (mesh: Mesh) => (f: Finding): Finding => ({ ...f, params: { ...f.params, mesh } });
 
 /** The shutdown timeline and findings of a Linkerd- or Istio-injected pod template. */
-export function checkMesh(mesh: Mesh, kind: string, spec: JsonObject, annotations: JsonObject): MeshCheck {
+export function checkMesh(mesh: Mesh, kind: string, spec: JsonObject, annotations: JsonObject, graceOverride?: number): MeshCheck {
   const g = spec.terminationGracePeriodSeconds;
-  const grace = typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS;
+  const grace = graceOverride ?? (typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS);
   const found = findMeshProxy(spec, mesh);
   const proxy = found?.container;
   const apps = list(spec, 'containers').filter((c) => !INFRA.has(String(c.name)));
@@ -123,7 +123,7 @@ export function checkMesh(mesh: Mesh, kind: string, spec: JsonObject, annotation
     const wait = pre.kind === 'sleep' ? pre.seconds : Number.isInteger(annotated) && annotated >= 0 ? annotated : 0;
     const graceEnv = env(proxy, 'LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD');
     const drain = (graceEnv === undefined ? null : parseGoDuration(graceEnv)) ?? LINKERD_DEFAULT_SHUTDOWN_GRACE_SECONDS;
-    timing = { mode: native ? 'native' : 'classic', graceSeconds: grace, graceDefaulted: typeof g !== 'number', proxyWaitSeconds: wait, drainTimeoutSeconds: drain, apps: appModels, mesh, proxyName: PROXY.linkerd };
+    timing = { mode: native ? 'native' : 'classic', graceSeconds: grace, graceDefaulted: typeof g !== 'number' && graceOverride === undefined, proxyWaitSeconds: wait, drainTimeoutSeconds: drain, apps: appModels, mesh, proxyName: PROXY.linkerd, ...(graceOverride !== undefined ? { graceOverridden: true } : {}) };
     const rules = evaluateTiming(native ? { ...timing, proxyWaitSeconds: 0 } : timing);
     // In native mode a wait is not ignored but refused by Linkerd (linkerd#12164): said once, below.
     findings.push(...rules.findings.filter((f) => f.code !== 'wait_ignored_in_native').map(m));
@@ -149,7 +149,7 @@ export function checkMesh(mesh: Mesh, kind: string, spec: JsonObject, annotation
   const drain = (typeof rawDrain === 'string' ? parseGoDuration(rawDrain) : typeof rawDrain === 'number' ? rawDrain : null) ?? ISTIO_DEFAULT_DRAIN_SECONDS;
   const proxyPre = proxy ? describePreStop(proxy) : { kind: 'none' as const };
   const wait = proxyPre.kind === 'sleep' ? proxyPre.seconds : 0;
-  timing = { mode: native ? 'native' : 'classic', graceSeconds: grace, graceDefaulted: typeof g !== 'number', proxyWaitSeconds: wait, drainTimeoutSeconds: drain, apps: appModels, mesh, proxyName: PROXY.istio, proxyExitsAtDrainEnd: true };
+  timing = { mode: native ? 'native' : 'classic', graceSeconds: grace, graceDefaulted: typeof g !== 'number' && graceOverride === undefined, proxyWaitSeconds: wait, drainTimeoutSeconds: drain, apps: appModels, mesh, proxyName: PROXY.istio, proxyExitsAtDrainEnd: true, ...(graceOverride !== undefined ? { graceOverridden: true } : {}) };
   const exitOnZero = (env(proxy, 'EXIT_ON_ZERO_ACTIVE_CONNECTIONS') ?? '').toLowerCase() === 'true';
   const rules = evaluateTiming(timing);
   if (native) {

@@ -45,7 +45,7 @@ export const FINDINGS = {
     pass: (p) => `app preStop ${preStop(p)} is shorter than the proxy wait ${p.wait}s`,
   },
   wait_exceeds_grace: {
-    message: (p) => `proxy wait ${p.wait}s exceeds terminationGracePeriodSeconds ${p.grace}s: the kubelet kills the pod before the proxy drains`,
+    message: (p) => `proxy wait ${p.wait}s exceeds terminationGracePeriodSeconds ${p.grace}s: the kubelet abandons its preStop at ${p.grace}s, sends TERM then and SIGKILL 2 s later, so the proxy has 2 s to drain`,
     fix: 'raise terminationGracePeriodSeconds above the proxy wait plus the drain time, or lower the wait',
     pass: (p) => `proxy wait ${p.wait}s fits in terminationGracePeriodSeconds ${p.grace}s`,
   },
@@ -55,7 +55,9 @@ export const FINDINGS = {
     pass: (p) => `the proxy's auto wait (at most ${p.max}s) leaves ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
   },
   app_prestop_exceeds_grace: {
-    message: (p) => `app preStop ${preStop(p)} exceeds terminationGracePeriodSeconds ${p.grace}s: the container is killed mid-${p.hook === 'wait-quiet' ? 'wait' : 'sleep'}`,
+    message: (p) => (p.rejected === 'api-server'
+      ? `app preStop ${preStop(p)} exceeds terminationGracePeriodSeconds ${p.grace}s: the API server rejects a sleep action longer than the grace period, so the manifest cannot be applied`
+      : `app preStop ${preStop(p)} exceeds terminationGracePeriodSeconds ${p.grace}s: the kubelet abandons the ${p.hook === 'wait-quiet' ? 'wait' : 'sleep'} at ${p.grace}s, sends TERM then and SIGKILL at ${p.kill}s (the one-off 2 s extension), so the app gets 2 s to shut down`),
     fix: 'raise terminationGracePeriodSeconds above the preStop sleep (or /wait-quiet max=) plus the app\'s own shutdown time',
     pass: (p) => `app preStop ${preStop(p)} fits in terminationGracePeriodSeconds ${p.grace}s`,
   },
@@ -74,8 +76,8 @@ export const FINDINGS = {
     pass: (p) => p.wait === 'auto' ? 'proxy waits for inbound traffic to go quiet (auto) before exit' : `proxy waits ${p.wait}s before exit`,
   },
   wait_ignored_in_native: {
-    message: (p) => `a proxy wait (${p.wait}s) has no effect in native mode: the proxy gets TERM only after the app has exited`,
-    fix: 'drop the proxy wait and give the app container a preStop sleep instead, or use --mode classic',
+    message: (p) => `a proxy wait after TERM (${p.wait}s) has no use in native mode: the proxy gets TERM only after the app has exited, so the wait only delays the pod's end (a preStop sleep on the proxy runs from the deletion instead)`,
+    fix: 'drop the proxy wait and give the app container a preStop sleep (or --app-wait auto) instead, or use --mode classic',
   },
   no_time_to_drain: {
     message: (p) => `only ${p.left}s remain between the last TERM (${p.last}s) and the SIGKILL deadline (${p.grace}s): in-flight requests are cut`,

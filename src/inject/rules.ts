@@ -38,10 +38,17 @@ function adminPortOf(proxy: JsonObject): number {
   return isObject(named) && typeof named.containerPort === 'number' ? named.containerPort : DEFAULT_INJECT_CONFIG.adminPort;
 }
 
-export function timingModel(spec: JsonObject): TimingModel {
+/**
+ * The timing facts of a pod template. `graceSeconds` models a deletion with an override
+ * (`kubectl delete --grace-period`, an eviction's, node shutdown's): the kubelet then uses it
+ * instead of terminationGracePeriodSeconds.
+ */
+export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = {}): TimingModel {
   const g = spec.terminationGracePeriodSeconds;
-  const graceDefaulted = typeof g !== 'number';
-  const graceSeconds = typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS;
+  const graceOverridden = opts.graceSeconds !== undefined;
+  const graceDefaulted = typeof g !== 'number' && !graceOverridden;
+  const manifestGrace = typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS;
+  const graceSeconds = opts.graceSeconds ?? manifestGrace;
   const proxy = findProxy(spec);
   let proxyWaitSeconds = 0;
   let drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
@@ -49,10 +56,13 @@ export function timingModel(spec: JsonObject): TimingModel {
   let proxyWaitAuto = false;
   let proxyWaitAutoMaxSeconds: number | undefined;
   let hookTarget: ProxyHookTarget | undefined;
+  let proxyPreStopSeconds = 0;
+  let proxyHasPreStop = false;
   if (proxy) {
     mode = proxy.where === 'initContainers' ? 'native' : 'classic';
     const pre = describePreStop(proxy.container);
-    if (pre.kind === 'sleep') proxyWaitSeconds += pre.seconds;
+    proxyHasPreStop = pre.kind !== 'none';
+    if (pre.kind === 'sleep') { proxyWaitSeconds += pre.seconds; proxyPreStopSeconds = pre.seconds; }
     const envWait = envValue(proxy.container, 'EBB_WAIT_BEFORE_EXIT');
     const parsed = envWait === undefined ? null : parseSleepDuration(envWait);
     if (parsed !== null) proxyWaitSeconds += parsed;
@@ -66,8 +76,17 @@ export function timingModel(spec: JsonObject): TimingModel {
   const apps = containers(spec, 'containers')
     .filter((c) => c.name !== PROXY_CONTAINER)
     .map((c) => ({ name: String(c.name ?? ''), preStop: describePreStop(c, hookTarget) }));
+  const nativeSidecars = containers(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')
+    .map((c) => (c.name === PROXY_CONTAINER ? { name: PROXY_CONTAINER, preStop: describePreStop(c), proxy: true as const } : { name: String(c.name ?? ''), preStop: describePreStop(c, hookTarget) }));
+  const sleepAction = containers(spec, 'containers').filter((c) => c.name !== PROXY_CONTAINER)
+    .map((c) => (isObject(c.lifecycle) && isObject(c.lifecycle.preStop) && isObject(c.lifecycle.preStop.sleep) ? String(c.name ?? '') : null))
+    .filter((n): n is string => n !== null);
   return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}),
-    ...(proxyWaitAutoMaxSeconds !== undefined ? { proxyWaitAutoMaxSeconds } : {}), drainTimeoutSeconds, apps };
+    ...(proxyWaitAutoMaxSeconds !== undefined ? { proxyWaitAutoMaxSeconds } : {}), drainTimeoutSeconds, apps,
+    ...(proxy ? { proxyPreStopSeconds, proxyHasPreStop } : {}),
+    ...(mode === 'native' ? { nativeSidecars } : {}),
+    ...(graceOverridden ? { graceOverridden, manifestGraceSeconds: manifestGrace } : {}),
+    ...(sleepAction.length ? { sleepActionContainers: sleepAction } : {}) };
 }
 
 export interface RuleResult { findings: Finding[]; passes: Finding[] }
@@ -91,7 +110,11 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
     }
     last = W;
   }
-  const nativeWait = m.mode === 'native' ? Math.max(W, opts.requestedWaitSeconds ?? 0) : 0;
+  // Native: the proxy's own preStop sleep runs from t0 like every preStop (it gets its stop signal
+  // at max(sleep, the app's exit)), so only a wait after its TERM (EBB_WAIT_BEFORE_EXIT), or one
+  // asked of inject but not written, is wasted: it delays the pod's end past the app's.
+  const afterTerm = W - (m.proxyPreStopSeconds ?? W);
+  const nativeWait = m.mode === 'native' ? Math.max(afterTerm, opts.requestedWaitSeconds ?? 0) : 0;
   if (nativeWait > 0) findings.push({ code: 'wait_ignored_in_native', severity: 'warning', params: { wait: nativeWait } });
 
   for (const app of m.apps) {
@@ -100,7 +123,17 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
       // A /wait-quiet hook ends once traffic is quiet, at the latest after its max: that bound is S.
       const S = p.seconds;
       const hook: Record<string, string> = p.kind === 'wait-quiet' ? { hook: 'wait-quiet' } : {};
-      add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G, ...hook } });
+      // The sleep action is validated against terminationGracePeriodSeconds by the API server
+      // (pkg/apis/core/validation validateSleepAction: seconds > grace is invalid), so such a
+      // manifest is rejected; any other hook still running at G is abandoned by the kubelet,
+      // which sends TERM at G and SIGKILL 2 s later (killContainer, minimumGracePeriodInSeconds).
+      const action = m.sleepActionContainers?.includes(app.name) === true && p.kind === 'sleep';
+      const manifestG = m.manifestGraceSeconds ?? G;
+      if (action && S > manifestG) {
+        findings.push({ code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: manifestG, rejected: 'api-server' } });
+      } else {
+        add(S <= G, { code: 'app_prestop_exceeds_grace', severity: 'error', container: app.name, params: { sleep: S, grace: G, kill: G + 2, ...hook } });
+      }
       // With an auto wait the proxy serves until traffic is quiet: there is no fixed W to compare with.
       if (m.mode === 'classic' && !m.proxyWaitAuto && (W > 0 || S > 0)) {
         add(S < W, { code: 'app_prestop_not_shorter', severity: 'error', container: app.name, params: { sleep: S, wait: W, ...hook } });

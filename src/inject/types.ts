@@ -118,4 +118,16 @@ export interface TimingModel {
   readonly proxyName?: string;
   /** The proxy exits when its drain time is up, busy or not (Istio's terminationDrainDuration). */
   readonly proxyExitsAtDrainEnd?: boolean;
+  /** Of proxyWaitSeconds, the proxy's own preStop sleep (runs from t0, before its stop signal); absent = all of it. */
+  readonly proxyPreStopSeconds?: number;
+  /** Whether the proxy container has a preStop hook at all (a hook of 0 s still counts for the kubelet). */
+  readonly proxyHasPreStop?: boolean;
+  /** Native mode: every restartable init container in spec order, the proxy marked (they stop in reverse order). */
+  readonly nativeSidecars?: readonly { name: string; preStop: PreStop; proxy?: true }[];
+  /** The grace period comes from `--grace-period` (a deletion's override), not the manifest. */
+  readonly graceOverridden?: boolean;
+  /** With an override: terminationGracePeriodSeconds as written (what the API server validates against). */
+  readonly manifestGraceSeconds?: number;
+  /** App containers whose preStop is the `sleep` action (the API server bounds it by the grace period). */
+  readonly sleepActionContainers?: readonly string[];
 }

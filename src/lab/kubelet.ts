@@ -18,9 +18,11 @@
  */
 import { type Clock, realClock, sleep } from './clock.js';
 import { execSleepSeconds } from '../inject/prestop.js';
+// The same arithmetic as `ebb check`'s timeline (one set of rules, proven equal by a test).
+import { MINIMUM_GRACE_SECONDS, stopGrace, wholeSeconds } from '../inject/termination.js';
 
+export { MINIMUM_GRACE_SECONDS };
 export const DEFAULT_GRACE_SECONDS = 30;
-export const MINIMUM_GRACE_SECONDS = 2;
 
 export type PreStopAction =
   | { kind: 'sleep'; seconds: number; via: 'sleep' | 'exec'; text: string }
@@ -161,15 +163,15 @@ async function killContainer(c: PodContainer, graceSeconds: number, driver: Cont
   if (c.preStop && grace > 0) {
     const start = clock.now();
     await runPreStop(c, c.preStop, grace, driver, clock, emit);
-    grace -= Math.trunc((clock.now() - start) / 1000);
+    grace -= wholeSeconds((clock.now() - start) / 1000);
   }
   if (ordering && grace > 0) {
     const start = clock.now();
     const waited = await ordering.waitForTurn(c.name, grace);
     if (waited) emit('turn', c.name);
-    grace -= Math.trunc((clock.now() - start) / 1000);
+    grace -= wholeSeconds((clock.now() - start) / 1000);
   }
-  if (grace < MINIMUM_GRACE_SECONDS) grace = MINIMUM_GRACE_SECONDS;
+  grace = stopGrace(grace);
 
   emit('TERM', c.name, `grace ${grace}s`);
   driver.signal(c.name, 'SIGTERM');

@@ -63,6 +63,8 @@ export async function runManifest(name: string, description: string, manifest: R
   const podSpec = podSpecOf(manifest);
   if (!podSpec) throw new EbbError('lab_manifest', `${name}: the manifest has no pod spec (kind ${String(manifest.kind)})`);
   const model = podModelFromSpec(podSpec);
+  // A deletion with an override (kubectl delete --grace-period): the kubelet uses it instead.
+  if (settings.gracePeriod !== undefined) model.graceSeconds = settings.gracePeriod;
   if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
   const notes: string[] = [];
   const checked = checkPodSpec(manifest);
@@ -168,7 +170,7 @@ export async function runManifest(name: string, description: string, manifest: R
     graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
     containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: ebbEnv(c) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
-    clientModel: settings.clientModel, lastReplica: settings.lastReplica,
+    clientModel: settings.clientModel, lastReplica: settings.lastReplica, ...(settings.gracePeriod !== undefined ? { gracePeriodOverride: settings.gracePeriod } : {}),
   });
   if (serving) {
     result.serving = { endedSeconds: serving.notServingSince === null ? null : Math.round(serving.notServingSince - at.t0) / 1000, endedBy: serving.why };

@@ -38,6 +38,8 @@ export interface LabSettings {
    * that it stopped serving after their propagation delay.
    */
   lastReplica: boolean;
+  /** `--grace-period S`: delete the old pod with this grace period instead of the manifest's (a deletion's override). */
+  gracePeriod?: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({

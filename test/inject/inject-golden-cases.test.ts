@@ -22,7 +22,7 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 const PINNED: InjectConfig = Object.freeze({ ...DEFAULT_INJECT_CONFIG, proxyImage: 'ebb:test', proxyVersion: 'test', injectedBy: 'ebb inject test' });
 
-interface Header { command: 'inject' | 'uninject' | 'check'; settings: Record<string, string>; json: boolean; verbose: boolean }
+interface Header { command: 'inject' | 'uninject' | 'check'; settings: Record<string, string>; json: boolean; verbose: boolean; grace?: number }
 
 function header(text: string, name: string): Header {
   const m = /^# ebb: (inject|uninject|check)\b(.*)$/m.exec(text.split('\n')[0] ?? '');
@@ -33,6 +33,7 @@ function header(text: string, name: string): Header {
     const w = words[i]!;
     if (w === '-o') h.json = words[++i] === 'json';
     else if (w === '--verbose') h.verbose = true;
+    else if (w === '--grace-period') h.grace = Number(words[++i]);
     else if (w.startsWith('--')) h.settings[w.slice(2)] = words[++i] ?? '';
     else throw new Error(`${name}: cannot read flag ${w}`);
   }
@@ -57,7 +58,7 @@ for (const name of cases) {
     let stdout = '';
     let report: string;
     if (h.command === 'check') {
-      const out = runCheck(docs, config, { json: h.json, verbose: h.verbose });
+      const out = runCheck(docs, config, { json: h.json, verbose: h.verbose, ...(h.grace === undefined ? {} : { graceSeconds: h.grace }) });
       report = out.stdout + `exit ${out.exitCode}\n`;
     } else {
       const out = runTransform(docs, h.command === 'inject' ? config : null, { format: h.json ? 'json' : 'yaml', verbose: h.verbose });
