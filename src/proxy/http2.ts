@@ -177,7 +177,8 @@ export class Http2Proxy {
     const { drain, metrics } = this.ctx;
     const session = stream.session as ServerHttp2Session;
     const client = this.clients.get(session);
-    if (!client || !this.admit(session, client, stream)) return;
+    if (!client) { stream.on('error', ignore); stream.close(NGHTTP2_REFUSED_STREAM); return; } // its session is closing
+    if (!this.admit(session, client, stream)) return;
     client.live++;
     drain.requestStarted();
     const start = performance.now();
