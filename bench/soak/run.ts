@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { killAll } from '../lib/procs.js';
 import { attacks } from './attacks.js';
+import { CARELESS_KINDS, type CarelessKind } from './clients.js';
 import { CASES } from './hostile-cases.js';
 import { comparePeers } from './peers.js';
 import { soak } from './soak.js';
@@ -17,6 +18,7 @@ const USAGE = `usage: npm run soak -- [options]
   --drain-timeout S     the proxy's --drain-timeout (default 30, the proxy's own default)
   --out FILE            results file (default soak-results.json)
   --ebb-bin PATH        the bin/ebb.js to run (default this checkout's; also EBB_SOAK_BIN)
+  --careless A,B        only these careless kinds (${CARELESS_KINDS.join(', ')})
   --quiet               no progress lines
 
   --compare-peers       instead of the soak: every numbered case of issue 11 against ebb, HAProxy
@@ -40,6 +42,7 @@ const OPTIONS = {
   'drain-timeout': { type: 'string', default: '30' },
   out: { type: 'string', default: 'soak-results.json' },
   'ebb-bin': { type: 'string', default: DEFAULT_EBB_BIN },
+  careless: { type: 'string', default: '' },
   quiet: { type: 'boolean', default: false },
   'compare-peers': { type: 'boolean', default: false },
   before: { type: 'string' },
@@ -77,6 +80,7 @@ function options() {
     out: v.out,
     bin: v['ebb-bin'],
     progressS: v.quiet ? 0 : 30,
+    careless: v.careless.split(',').map((x) => x.trim()).filter(Boolean) as CarelessKind[],
     mode: v['compare-peers'] ? 'compare-peers' as const : v.attacks ? 'attacks' as const : 'soak' as const,
     attackSeconds: num('attack-seconds', v['attack-seconds'], 1, 600),
     attacksOut: v['attacks-out'],
@@ -85,6 +89,7 @@ function options() {
     cases: v.cases.split(',').map((x) => x.trim()).filter(Boolean),
     peersOut: v['peers-out'],
   };
+  for (const k of o.careless) if (!(CARELESS_KINDS as readonly string[]).includes(k)) problems.push(`--careless: unknown kind ${JSON.stringify(k)} (known: ${CARELESS_KINDS.join(', ')})`);
   const known = new Set(CASES.map((c) => c.id));
   for (const c of o.cases) if (!known.has(c)) problems.push(`--cases: unknown case ${JSON.stringify(c)} (known: ${[...known].join(', ')})`);
   if (v['compare-peers'] && v.attacks) problems.push('--compare-peers and --attacks: one at a time');

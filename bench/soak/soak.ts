@@ -20,6 +20,8 @@ export interface SoakOptions {
   bin: string;
   /** Print progress every this many seconds (0: never). */
   progressS: number;
+  /** The careless kinds to run (all when empty), to find which one moves a curve. */
+  careless: CarelessKind[];
 }
 
 interface GoodTally { sent: number; ok: number; lost: number; reasons: Record<string, number> }
@@ -48,7 +50,7 @@ export interface SoakResult {
 export async function soak(o: SoakOptions): Promise<SoakResult> {
   const durationMs = Math.round(o.minutes * 60_000);
   console.log(`ebb soak — ${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${o.minutes} min at ${o.rate} well-behaved req/s (${GOOD_KINDS.map((k) => `${k} ${Math.round(GOOD_SHARE[k] * 100)}%`).join(', ')}) + ${o.carelessRate} careless clients/s (${CARELESS_KINDS.join(', ')}), then TERM`);
+  console.log(`${o.minutes} min at ${o.rate} well-behaved req/s (${GOOD_KINDS.map((k) => `${k} ${Math.round(GOOD_SHARE[k] * 100)}%`).join(', ')}) + ${o.carelessRate} careless clients/s (${(o.careless.length ? o.careless : CARELESS_KINDS).join(', ')}), then TERM`);
   console.log(`proxy: ${o.bin} --wait-before-exit ${o.waitBeforeExit} --drain-timeout ${o.drainTimeout}`);
 
   const app = await startApp();
@@ -72,6 +74,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     return k;
   };
 
+  const kinds = o.careless.length ? o.careless : CARELESS_KINDS;
   const t0 = Date.now();
   let loadUntil = Infinity;
   const tick = (): void => {
@@ -91,7 +94,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     }
     const wantCareless = Math.floor((now / 1000) * o.carelessRate);
     while (carelessLaunched < wantCareless) {
-      const kind = CARELESS_KINDS[carelessLaunched % CARELESS_KINDS.length]!;
+      const kind = kinds[carelessLaunched % kinds.length]!;
       carelessLaunched++;
       const t = carelessT[kind];
       if (carelessInFlight >= CARELESS_CAP) { t.skipped++; continue; }
