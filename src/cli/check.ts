@@ -66,7 +66,7 @@ export function register(program: Command): void {
     if (!json && opts.output !== 'text') throw new UsageError(`-o/--output must be text or json, not "${String(opts.output)}"`);
     const grace = opts.gracePeriod === undefined ? undefined : parseGracePeriod(String(opts.gracePeriod), 'ebb check');
     const config = configFromOptions(opts, 'ebb check');
-    const out = runCheck(manifestDocs(args, opts), config, { json, verbose: Boolean(opts.verbose), ...(grace === undefined ? {} : { graceSeconds: grace }) });
+    const out = runCheck(manifestDocs(args, opts, 'check'), config, { json, verbose: Boolean(opts.verbose), ...(grace === undefined ? {} : { graceSeconds: grace }) });
     process.stdout.write(out.stdout);
     process.exitCode = out.exitCode;
   });

@@ -45,9 +45,15 @@ export function configFromOptions(opts: Record<string, unknown>, injectedBy: str
   return config;
 }
 
-export function manifestDocs(args: readonly string[], opts: Record<string, unknown>): ManifestDoc[] {
+/** The manifests named by PATH arguments and -f; `command` ("inject", "check", …) words the no-input hint. */
+export function manifestDocs(args: readonly string[], opts: Record<string, unknown>, command = 'inject'): ManifestDoc[] {
   const paths = [...args, ...((opts.filename as string[] | undefined) ?? [])];
-  if (paths.length === 0) throw new UsageError('no input: give files, directories, or - to read stdin (e.g. `ebb inject -f app.yaml`)');
+  if (paths.length === 0) {
+    const hint = command === 'check'
+      ? '`ebb check -f app.yaml`, `ebb check k8s/`, or `kubectl get deploy,sts,ds,job,cronjob -A -o yaml | ebb check -`'
+      : `\`ebb ${command} -f app.yaml\`, or \`kubectl get deploy web -o yaml | ebb ${command} -\``;
+    throw new UsageError(`no input: give files, directories, or - to read stdin (e.g. ${hint})`);
+  }
   const sources = readSources(paths, () => readFileSync(0, 'utf8'));
   return sources.flatMap((s) => parseSource(s));
 }

@@ -48,7 +48,7 @@ export function register(program: Command): void {
     cmd.action((args: string[], opts: Record<string, unknown>) => {
       const format = outputFormat(opts.output);
       const config = name === 'inject' ? configFromOptions(opts, 'ebb inject') : null;
-      const out = runTransform(manifestDocs(args, opts), config, { format, verbose: Boolean(opts.verbose) });
+      const out = runTransform(manifestDocs(args, opts, name), config, { format, verbose: Boolean(opts.verbose) });
       process.stdout.write(out.stdout);
       process.stderr.write(out.stderr);
       process.exitCode = out.exitCode;

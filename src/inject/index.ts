@@ -287,7 +287,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
 
   const finalSpec = b.get(specPath) as JsonObject;
   const timing = timingModel(finalSpec);
-  const rules = evaluateTiming(timing, { requestedWaitSeconds: cfg.mode === 'native' ? cfg.waitBeforeExitSeconds : 0 });
+  const rules = evaluateTiming(timing, { requestedWaitSeconds: cfg.mode === 'native' ? cfg.waitBeforeExitSeconds : 0, takesTraffic: appPorts(finalSpec).tcp.length > 0 });
   const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...jobFindings];
   return {
     patch: b.ops,
@@ -354,7 +354,7 @@ export function check(object: unknown, config: InjectConfig, opts: CheckOptions 
     const invalid = invalidManifestValue(spec);
     if (invalid) return report(object, 'refused', { reason: 'invalid_value', reasonParams: invalid });
     const timing = timingModel(spec, opts);
-    const rules = evaluateTiming(timing);
+    const rules = evaluateTiming(timing, { takesTraffic: appPorts(spec).tcp.length > 0 });
     const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec),
       ...jobExitCheck(object.kind, spec)];
     return report(object, 'injected', { findings, passes: rules.passes, timing });

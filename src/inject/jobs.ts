@@ -69,7 +69,7 @@ export function applyJobExit(b: PatchBuilder, kind: string, tplPath: Path, confi
       b.set([...specPath, 'shareProcessNamespace'], true);
     }
     addProxyEnv('EBB_EXIT_WHEN_APP_EXITS');
-    return [{ code: 'job_exit_watch', severity: 'info', params: { kind } }];
+    return [{ code: 'job_exit_watch', severity: 'info', params: { kind } }, ...watchLimitFindings(kind, spec)];
   }
 
   if (config.jobExit === 'await') {
@@ -88,6 +88,21 @@ export function applyJobExit(b: PatchBuilder, kind: string, tplPath: Path, confi
   }
 
   return [{ code: 'job_exit_none', severity: 'warning', params: { kind } }];
+}
+
+/**
+ * The exit watch's limits (docs/jobs.md, "Limits") that a pod spec shows: restartPolicy OnFailure
+ * (the kubelet's back-off restarts outlast the settle time, so the proxy may leave before a retried
+ * app is back), and a native sidecar of the app's own (its processes count as the app's, and the
+ * kubelet stops it only after the regular containers, the proxy among them, have exited).
+ */
+export function watchLimitFindings(kind: string, spec: JsonObject): Finding[] {
+  const out: Finding[] = [];
+  if (spec.restartPolicy === 'OnFailure') out.push({ code: 'job_exit_watch_on_failure', severity: 'warning', params: { kind } });
+  const init = Array.isArray(spec.initContainers) ? spec.initContainers : [];
+  const sidecars = init.filter((c): c is JsonObject => isObject(c) && c.restartPolicy === 'Always' && c.name !== PROXY_CONTAINER).map((c) => String(c.name));
+  if (sidecars.length > 0) out.push({ code: 'job_exit_watch_other_sidecar', severity: 'warning', params: { kind, containers: sidecars.join(', ') } });
+  return out;
 }
 
 function envTrue(container: JsonObject, name: string): boolean {
@@ -112,7 +127,7 @@ export function jobExitCheck(kind: string, spec: JsonObject): Finding[] {
   const proxy = list.find((c): c is JsonObject => isObject(c) && c.name === PROXY_CONTAINER);
   if (!proxy) return []; // native mode (or not injected): Kubernetes completes the Job
   if (envTrue(proxy, 'EBB_EXIT_WHEN_APP_EXITS')) {
-    if (spec.shareProcessNamespace === true) return [];
+    if (spec.shareProcessNamespace === true) return watchLimitFindings(kind, spec);
     return [{ code: 'job_exit_watch_without_shared_pid', severity: 'error', params: { kind } }];
   }
   const apps = appContainers(spec);

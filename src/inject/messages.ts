@@ -85,7 +85,7 @@ export const FINDINGS = {
     pass: (p) => `${p.left}s remain to drain after the last TERM`,
   },
   no_app_ports: {
-    message: () => 'no app container declares a TCP containerPort: the proxy runs without an inbound listener (EBB_INBOUND=none), serving admin and outbound only',
+    message: (p) => `no app container declares a TCP containerPort: the proxy runs without an inbound listener (EBB_INBOUND=none)${p.outbound === 'no' ? ' and, without --transparent, without an outbound one: it serves only its admin port (probes, /metrics)' : ', serving admin and outbound only'}; the rules about clients sending during shutdown (no_proxy_wait, no_app_prestop) are skipped`,
     fix: 'if the app takes inbound traffic, declare its listening ports as containerPort in the app containers',
   },
   udp_port_not_proxied: {
@@ -125,6 +125,14 @@ export const FINDINGS = {
   job_exit_await_first_ends_proxy: {
     message: (p) => `--job-exit await with several app containers (${p.containers}): the first one to finish shuts the proxy down while the others may still need it`,
     fix: 'use --job-exit watch, which waits for every app container',
+  },
+  job_exit_watch_on_failure: {
+    message: (p) => `${p.kind} with restartPolicy: OnFailure and the proxy's exit watch: after a failure the kubelet restarts the app with a back-off (10 s, 20 s, …) longer than the settle time, so the proxy may already have left and the retried app runs without it`,
+    fix: 'use restartPolicy: Never with the Job\'s backoffLimit (each retry is a fresh pod), or --job-exit await, or --mode native',
+  },
+  job_exit_watch_other_sidecar: {
+    message: (p) => `${p.kind} with its own native sidecar (${p.containers}) and the proxy's exit watch: the proxy counts the sidecar's processes as the app's, and the kubelet stops the sidecar only after the proxy's container has exited, so the Job never completes`,
+    fix: 'use --job-exit await (the app\'s command ends the proxy), or --mode native (Kubernetes ends every sidecar)',
   },
   job_exit_watch_without_shared_pid: {
     message: (p) => `${p.kind}: the proxy has EBB_EXIT_WHEN_APP_EXITS but the pod does not set shareProcessNamespace: true, so the proxy never sees the app and the Job never completes`,

@@ -91,8 +91,14 @@ export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = 
 
 export interface RuleResult { findings: Finding[]; passes: Finding[] }
 
-/** Evaluates the timing rules. `requestedWaitSeconds` is a wait asked for but not written (native mode). */
-export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: number } = {}): RuleResult {
+/**
+ * Evaluates the timing rules. `requestedWaitSeconds` is a wait asked for but not written (native
+ * mode). `takesTraffic: false` (no app container declares a TCP port: a Job, a queue worker) skips
+ * the rules about clients still sending during shutdown (no_proxy_wait, no_app_prestop): nobody
+ * sends to such a pod, and a wait or a preStop there only delays its end.
+ */
+export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: number; takesTraffic?: boolean } = {}): RuleResult {
+  const takesTraffic = opts.takesTraffic ?? true;
   const findings: Finding[] = [];
   const passes: Finding[] = [];
   const G = m.graceSeconds;
@@ -101,7 +107,7 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
   let last = 0;
 
   if (m.mode === 'classic') {
-    add(W > 0 || m.proxyWaitAuto === true, { code: 'no_proxy_wait', severity: 'warning', params: { wait: m.proxyWaitAuto ? 'auto' : W } });
+    if (takesTraffic) add(W > 0 || m.proxyWaitAuto === true, { code: 'no_proxy_wait', severity: 'warning', params: { wait: m.proxyWaitAuto ? 'auto' : W } });
     if (W > 0) add(W <= G, { code: 'wait_exceeds_grace', severity: 'error', params: { wait: W, grace: G } });
     // The auto wait may run to its MAX (traffic that never goes quiet): the drain must still fit after it.
     const max = m.proxyWaitAutoMaxSeconds;
@@ -142,7 +148,7 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
       last = Math.max(last, S);
     } else if (p.kind === 'other') {
       findings.push({ code: 'app_prestop_unchecked', severity: 'info', container: app.name, params: { shape: p.shape } });
-    } else if (m.mode === 'native' || (m.mode === 'classic' && W > 0)) {
+    } else if (takesTraffic && (m.mode === 'native' || (m.mode === 'classic' && W > 0))) {
       findings.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { mode: m.mode, wait: W } });
     }
   }
@@ -161,7 +167,7 @@ export function portFindings(spec: JsonObject): Finding[] {
   // for a Job or a worker, worth a note for anything that does take traffic.
   const proxy = findProxy(spec);
   const transparent = proxy !== null && envValue(proxy.container, 'EBB_TRANSPARENT') === 'true';
-  if (tcp.length === 0 && !transparent) out.push({ code: 'no_app_ports', severity: 'info', params: {} });
+  if (tcp.length === 0 && !transparent) out.push({ code: 'no_app_ports', severity: 'info', params: { outbound: 'no' } });
   for (const o of other) out.push({ code: 'udp_port_not_proxied', severity: 'info', container: o.container, params: { port: o.port, protocol: o.protocol } });
   return out;
 }
