@@ -5,6 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { InputError, UsageError } from '../errors.js';
 import { parseAutoWait } from '../inject/app-wait.js';
 import { podSpecOf } from '../lab/kubelet.js';
+import { manifestLimits } from '../lab/manifest.js';
+import { CLIENT_PROTOCOLS, type ClientProtocol } from '../lab/load.js';
 import { renderHtml, renderReport, type ScenarioRun } from '../lab/report.js';
 import { runManifest, runScenarioByName, type Progress } from '../lab/run.js';
 import { compareNames, DEFAULT_SCENARIO, scenario, scenarioNames } from '../lab/scenarios.js';
@@ -39,10 +41,11 @@ export function register(program: Command): void {
     .option('--sidecar-command <cmd>', 'run this in ebb-proxy\'s place ({listenPort}, {appPort}, {adminPort} are substituted)')
     .option('--request-timeout <s>', 'a request unanswered after S seconds is a timeout', String(d.requestTimeout))
     .option('--warmup <s>', 'seconds of load before the deletion', String(d.warmup))
-    .option('--clients <n>', 'number of clients (default: 24, at most one per request/s)')
+    .option('--clients <list>', 'what the clients speak and how many there are, comma-separated: h1 (HTTP/1.1, keep-alive and a connection per request), h2c, grpc (unary), and/or a count (default: 24 clients, at most one per request/s; h1, plus h2c when the app answers it)')
     .option('--seed <n>', 'seed of the demo app\'s latencies', String(d.seed))
     .option('--time-limit <s>', 'hard limit for the whole run; everything is stopped when it passes', String(d.timeLimit))
-    .option('--transparent', 'run each pod in its own network namespace behind `ebb init`\'s iptables rules (root, Linux), the app calling a remote service through the proxy\'s outbound listener; the report adds the app\'s outbound calls during shutdown')
+    .option('--transparent', 'real addressing, required: each pod in its own network namespace behind `ebb init`\'s iptables rules, clients connecting to the pod IP and the app\'s port, the app calling a remote service through the proxy\'s outbound listener (root, Linux; the default where it can run)')
+    .option('--no-transparent', 'loopback addressing: pods on this machine\'s loopback, clients connecting to the proxy\'s own inbound port (the default where real addressing cannot run)')
     .option('--client-model <model>', 'how clients reach pods: kube-proxy (an open connection stays on its pod until it closes; new ones go to the new pod after the delay) or mesh (every request moves after the delay)', d.clientModel)
     .option('--last-replica', 'the old pod is the Service\'s only endpoint: clients keep sending to it while it is serving (KEP-1669), then find no endpoint')
     .option('--grace-period <seconds>', 'delete the old pod with this grace period instead of the manifest\'s terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s)')
@@ -53,19 +56,27 @@ export function register(program: Command): void {
       const explicitScenario = cmd.getOptionValueSource('scenario') === 'cli';
       if (flags.compare && (flags.manifest || explicitScenario)) throw new UsageError('lab: --compare runs the presets; it cannot be combined with --manifest or --scenario');
       if (flags.manifest && explicitScenario) throw new UsageError('lab: give either --manifest or --scenario');
-      if (settings.transparent) {
+      // Real addressing (pod IP + app port, intercepted) where this machine can; else loopback, said so.
+      const why = settings.sidecarCommand ? 'another proxy runs in ebb-proxy\'s place (--sidecar-command), and ebb init\'s rules are ebb\'s'
+        : (await import('../lab/netns.js')).transparentUnavailableReason();
+      if (flags.transparent === true) {
         if (settings.sidecarCommand) throw new UsageError('lab: --transparent runs ebb proxy behind ebb init\'s rules; it cannot be combined with --sidecar-command');
         // Checked before anything starts: the lab needs to create namespaces and the proxy its addon.
-        const why = (await import('../lab/netns.js')).transparentUnavailableReason();
-        if (why) throw new UsageError(`lab: --transparent cannot run on this machine: ${why}. Run the lab without --transparent, or as root on a Linux machine with iproute2, iptables and util-linux`);
+        if (why) throw new UsageError(`lab: --transparent cannot run on this machine: ${why}. Run the lab with --no-transparent, or as root on a Linux machine with iproute2, iptables and util-linux`);
       }
+      settings.transparent = flags.transparent ?? why === undefined;
+      const addressing = addressingLines(settings, flags.transparent === false ? 'asked for with --no-transparent' : why);
       const deadline = performance.now() + settings.timeLimit * 1000;
       const progress = progressLine(Boolean(process.stderr.isTTY));
       const runs: ScenarioRun[] = [];
       try {
         if (flags.manifest) {
           const manifest = readManifest(flags.manifest);
-          runs.push(await runManifest(basename(flags.manifest), `pod spec from ${flags.manifest}`, manifest, settings, { deadline, onProgress: progress }));
+          const limits = manifestLimits(manifest, flags.manifest);
+          if (limits.refuse) throw new UsageError(`lab: ${limits.refuse}`);
+          const run = await runManifest(basename(flags.manifest), `pod spec from ${flags.manifest}`, manifest, settings, { deadline, onProgress: progress });
+          run.notes.push(...limits.warnings);
+          runs.push(run);
         } else {
           const names = flags.compare ? compareNames(settings) : [flags.scenario ?? DEFAULT_SCENARIO];
           for (const n of names) if (!scenario(n)) throw new UsageError(`lab: unknown scenario "${n}"; known: ${scenarioNames().join(', ')}`);
@@ -76,13 +87,41 @@ export function register(program: Command): void {
       } finally {
         progress(undefined);
       }
+      for (const r of runs) Object.assign(r.result.config, { addressing: addressing.mode, clientDescription: addressing.clients });
       if (flags.html) writeFileSync(flags.html, renderHtml(runs));
       if (flags.json) process.stdout.write(`${JSON.stringify(runs.map((r) => r.result), null, 2)}\n`);
       else {
+        process.stdout.write(`addressing: ${addressing.text}\nclient model: ${addressing.clients}\n\n`);
         process.stdout.write(renderReport(runs));
         if (!flags.compare) process.stdout.write('Run `ebb lab --compare` to see the same load against other setups.\n');
       }
     });
+}
+
+/** What the report says about how clients reach the pods, and why when it is not the real thing. */
+function addressingLines(s: LabSettings, loopbackWhy: string | undefined): { mode: 'pod-ip' | 'loopback'; text: string; clients: string } {
+  const speak = s.protocols ? `speaking ${s.protocols.join(', ')} (--clients)` : 'speaking HTTP/1.1 (keep-alive, and a connection per request), plus HTTP/2 cleartext when the app answers it (probed through the proxy before each run)';
+  const clients = `${Math.max(1, Math.min(s.clients ?? 24, Math.floor(s.rps)))} clients over ${s.rps} requests/s ${speak}, each learning of the endpoint removal after its own delay, spread over [0, ${s.propagationDelay}] s; ${s.clientModel === 'mesh'
+    ? 'mesh (--client-model): a client-side balancer moves every request to the new pod once it knows'
+    : 'kube-proxy (--client-model): an open connection stays on its pod until it closes, new connections go to the new pod once the client knows'}`;
+  if (s.transparent) {
+    return { mode: 'pod-ip', clients, text: 'real: each pod in its own network namespace behind ebb init\'s iptables rules; clients connect to the pod\'s IP and the app\'s port, as kube-proxy delivers a Service\'s traffic, and the rules hand each connection to the proxy' };
+  }
+  return { mode: 'loopback', clients, text: `loopback: clients connect to 127.0.0.1 and the proxy's own inbound port, which a cluster's clients never address (real addressing not used: ${loopbackWhy ?? 'unknown'})` };
+}
+
+/** `--clients 12`, `--clients h1`, `--clients h1,h2c,grpc,12`: protocols and/or a count. */
+function clientsFlag(raw: string | undefined, problems: string[]): { clients?: number; protocols?: ClientProtocol[] } {
+  if (raw === undefined) return {};
+  const out: { clients?: number; protocols?: ClientProtocol[] } = {};
+  for (const item of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (/^[0-9]+$/.test(item) && Number(item) >= 1) out.clients = Number(item);
+    else if ((CLIENT_PROTOCOLS as readonly string[]).includes(item)) out.protocols = [...(out.protocols ?? []), item as ClientProtocol];
+    else problems.push(`--clients "${item}" is neither a protocol (${CLIENT_PROTOCOLS.join(', ')}) nor a number of clients >= 1`);
+  }
+  if (!out.clients && !out.protocols) problems.push(`--clients "${raw}" names no protocol and no count`);
+  if (out.protocols) out.protocols = CLIENT_PROTOCOLS.filter((p) => out.protocols!.includes(p));
+  return out;
 }
 
 function parseSettings(f: LabFlags): LabSettings {
@@ -102,13 +141,13 @@ function parseSettings(f: LabFlags): LabSettings {
     latency: f.latency,
     requestTimeout: num('request-timeout', f.requestTimeout, d.requestTimeout, { positive: true }),
     warmup: num('warmup', f.warmup, d.warmup),
-    clients: f.clients === undefined ? undefined : num('clients', f.clients, 24, { int: true, min: 1 }),
+    ...clientsFlag(f.clients, problems),
     seed: num('seed', f.seed, d.seed, { int: true }),
     appPort: num('app-port', f.appPort, d.appPort, { int: true, min: 1 }),
     appCommand: f.appCommand,
     sidecarCommand: f.sidecarCommand,
     timeLimit: num('time-limit', f.timeLimit, d.timeLimit, { positive: true }),
-    transparent: Boolean(f.transparent),
+    transparent: false,
     clientModel: f.clientModel === 'mesh' ? 'mesh' : 'kube-proxy',
     lastReplica: Boolean(f.lastReplica),
     ...(f.gracePeriod === undefined ? {} : { gracePeriod: num('grace-period', f.gracePeriod, 0, { int: true }) }),

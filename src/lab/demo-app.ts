@@ -94,9 +94,18 @@ export async function startDemoApp(opts: { port?: number; host?: string; latency
   h2.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); if (closing) s.close(); });
   h2.on('stream', (stream, headers) => {
     const path = String(headers[':path'] ?? '/');
+    // gRPC unary (the lab's grpc clients): one empty message back, then grpc-status 0.
+    const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
+    if (grpc) stream.resume();
     const t = setTimeout(() => {
       timers.delete(t);
       if (stream.destroyed) return;
+      if (grpc) {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.alloc(5));
+        return;
+      }
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       stream.end(`ok ${name}\n`);
     }, path === '/healthz' ? 0 : delayFor(path));

@@ -16,8 +16,17 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 
-export type ClientKind = 'h1-keepalive' | 'h1-new-connection' | 'h2';
+export type ClientKind = 'h1-keepalive' | 'h1-new-connection' | 'h2' | 'grpc';
 export const CLIENT_KINDS: readonly ClientKind[] = ['h1-keepalive', 'h1-new-connection', 'h2'];
+
+/** What `--clients` names: HTTP/1.1 (keep-alive and a connection per request), HTTP/2 cleartext, gRPC unary. */
+export type ClientProtocol = 'h1' | 'h2c' | 'grpc';
+export const CLIENT_PROTOCOLS: readonly ClientProtocol[] = ['h1', 'h2c', 'grpc'];
+const KINDS_OF: Record<ClientProtocol, ClientKind[]> = { h1: ['h1-keepalive', 'h1-new-connection'], h2c: ['h2'], grpc: ['grpc'] };
+
+export function kindsFor(protocols: readonly ClientProtocol[]): ClientKind[] {
+  return CLIENT_PROTOCOLS.filter((p) => protocols.includes(p)).flatMap((p) => KINDS_OF[p]);
+}
 
 export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | 'timeout';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', '5xx', 'timeout'];
@@ -54,12 +63,12 @@ export const removalView: EndpointView = (c, t, t0) => (t0 !== undefined && t >=
 export const NO_ENDPOINT = 'no serving endpoint (kube-proxy rejects: ECONNREFUSED)';
 
 /** N clients, kinds in rotation, delays spread evenly over [0, MAX] with the last one at MAX. */
-export function planClients(rps: number, maxDelaySeconds: number, count?: number): ClientPlan[] {
+export function planClients(rps: number, maxDelaySeconds: number, count?: number, kinds: readonly ClientKind[] = CLIENT_KINDS): ClientPlan[] {
   const n = Math.max(1, Math.min(count ?? 24, Math.floor(rps)));
   const plans: ClientPlan[] = [];
   for (let i = 0; i < n; i++) {
     const delayMs = n === 1 ? maxDelaySeconds * 1000 : (maxDelaySeconds * 1000 * i) / (n - 1);
-    plans.push({ id: i, kind: CLIENT_KINDS[i % CLIENT_KINDS.length]!, delayMs, rps: rps / n });
+    plans.push({ id: i, kind: kinds[i % kinds.length]!, delayMs, rps: rps / n });
   }
   return plans;
 }
@@ -180,7 +189,7 @@ export class LoadGenerator {
     // A client-side balancer with no endpoint fails the request itself; through kube-proxy an open
     // connection still reaches its pod, and only a new one is rejected.
     if (this.model === 'mesh' && this.pick(c, start) === null) { process.nextTick(() => once('refused', undefined, NO_ENDPOINT)); return; }
-    if (c.kind === 'h2') this.sendH2(c, at, once);
+    if (c.kind === 'h2' || c.kind === 'grpc') this.sendH2(c, at, once);
     else this.sendH1(c, at, once);
   }
 
@@ -264,7 +273,10 @@ export class LoadGenerator {
     let session: http2.ClientHttp2Session;
     try {
       session = this.session(c, at);
-      stream = session.request({ ':path': '/', ':method': 'GET' });
+      // gRPC unary: a POST of one empty length-prefixed message; the answer is in grpc-status.
+      stream = c.kind === 'grpc'
+        ? session.request({ ':path': '/ebb.lab.Demo/Call', ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' })
+        : session.request({ ':path': '/', ':method': 'GET' });
     } catch (e) {
       // The session went away between our check and the request: nothing was sent, open another.
       if (!retried) { this.sendH2(c, at, done, true); return; }
@@ -272,6 +284,7 @@ export class LoadGenerator {
       return;
     }
     let status: number | undefined;
+    let grpcStatus: string | undefined;
     let handled = false;
     // Exactly one of: an outcome, or one retry of a stream the server never processed.
     const conclude = (retry: boolean, outcome: Outcome, error?: string): void => {
@@ -282,9 +295,15 @@ export class LoadGenerator {
       else done(outcome, status, error);
     };
     const timer = setTimeout(() => { conclude(false, 'timeout'); stream.close(http2.constants.NGHTTP2_CANCEL); }, this.opts.timeoutMs);
-    stream.on('response', (h) => { status = Number(h[':status']); });
+    stream.on('response', (h) => { status = Number(h[':status']); if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); });
+    stream.on('trailers', (h) => { if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); });
     stream.on('data', () => {});
-    stream.on('end', () => conclude(false, status === undefined ? 'reset' : statusOutcome(status), status === undefined ? `ended without a response (rst ${stream.rstCode}, session ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'})` : undefined));
+    stream.on('end', () => {
+      if (status === undefined) { conclude(false, 'reset', `ended without a response (rst ${stream.rstCode}, session ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'})`); return; }
+      // gRPC fails with HTTP 200 and a grpc-status (14 UNAVAILABLE when the proxy cannot reach the app).
+      if (c.kind === 'grpc' && statusOutcome(status) === 'ok' && grpcStatus !== '0') { conclude(false, '5xx', `grpc-status ${grpcStatus ?? 'missing'}`); return; }
+      conclude(false, statusOutcome(status));
+    });
     // RFC 9113 §8.7: a stream refused (REFUSED_STREAM, or above GOAWAY's last stream id) was not
     // processed and may be retried; real HTTP/2 clients do so on a new connection.
     stream.on('error', (err) => {
@@ -301,8 +320,26 @@ export class LoadGenerator {
         conclude(false, 'reset', 'stream closed without a response');
       }
     });
-    stream.end();
+    stream.end(c.kind === 'grpc' ? Buffer.alloc(5) : undefined);
   }
+}
+
+/**
+ * Does the server at host:port answer HTTP/2 with prior knowledge (h2c)? One GET /healthz, bounded
+ * by `timeoutMs`; any answer below 500 is yes. The lab's default clients speak what the app speaks.
+ */
+export function speaksH2c(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = http2.connect(`http://${host}:${port}`);
+    const done = (ok: boolean): void => { clearTimeout(timer); s.destroy(); resolve(ok); };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.on('error', () => done(false));
+    const req = s.request({ ':path': '/healthz', ':method': 'GET' });
+    req.on('response', (h) => done(Number(h[':status']) < 500));
+    req.on('error', () => done(false));
+    req.on('close', () => done(false));
+    req.end();
+  });
 }
 
 const goneAway = new WeakSet<http2.ClientHttp2Session>();

@@ -5,6 +5,12 @@
 import { EbbError, UsageError } from '../errors.js';
 import { injectObject, resolveInjectConfig } from '../inject/index.js';
 import type { LabSettings } from './settings.js';
+import { podSpecOf } from './kubelet.js';
+import { findProxy } from '../inject/rules.js';
+import { meshOf, MESH_NAMES } from '../inject/meshes.js';
+import { isJobKind } from '../inject/jobs.js';
+import { appPorts } from '../inject/sidecar.js';
+import { getIn, isObject, type JsonObject } from '../inject/workloads.js';
 
 export type AppPreStop =
   | { kind: 'none' }
@@ -68,4 +74,30 @@ export function buildPodManifest(setup: PodSetup, s: Pick<LabSettings, 'appPort'
   const { object, report } = injectObject(base, config);
   if (report.status !== 'injected') throw new EbbError('lab_inject', `lab: inject() did not inject the built-in Deployment (${report.status}: ${report.reason ?? ''})`);
   return object as Record<string, unknown>;
+}
+
+/**
+ * What `ebb lab --manifest` cannot model faithfully: `refuse` (the run would mean nothing) or
+ * `warnings` (it runs, and the report says what differs from a cluster).
+ */
+export function manifestLimits(obj: Record<string, unknown>, file: string): { refuse?: string; warnings: string[] } {
+  const warnings: string[] = [];
+  const kind = String(obj.kind ?? '');
+  const spec = (podSpecOf(obj) ?? {}) as JsonObject;
+  const tplPath = kind === 'Pod' ? [] : kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template'];
+  const tpl = getIn(obj, tplPath);
+  const annotations = getIn(tpl, ['metadata', 'annotations']);
+  const labels = getIn(tpl, ['metadata', 'labels']);
+  const mesh = findProxy(spec) ? null : meshOf(spec, isObject(annotations) ? annotations : {}, isObject(labels) ? labels : {});
+  if (mesh) {
+    return { warnings, refuse: `${file} is a workload of ${MESH_NAMES[mesh]}: the lab runs ebb proxy and the demo app, so it cannot play ${mesh}-proxy (its wait, drain and outbound rules are ${MESH_NAMES[mesh]}'s) and its result would mean nothing. Check its shutdown timing with \`ebb check ${file}\`, or run the lab on it as \`ebb inject\` writes it once ${MESH_NAMES[mesh]}'s sidecar is removed` };
+  }
+  if (isJobKind(kind) || spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure') {
+    return { warnings, refuse: `${file} is a ${kind === 'Pod' ? 'run-to-completion Pod' : kind}: its pod ends when its work ends, not when it is deleted under load, so a load test of it measures nothing. Run \`ebb lab --scenario job\` (a Job through its proxy in each setup, and whether its pod completes), and \`ebb check ${file}\`` };
+  }
+  if (appPorts(spec).tcp.length === 0) {
+    return { warnings, refuse: `${file} declares no TCP containerPort: nothing for the lab's clients to send to. Declare the app's port (containerPort), or check the timing with \`ebb check ${file}\`` };
+  }
+  if (!findProxy(spec)) warnings.push(`${file} has no ebb-proxy: the lab deletes the app alone and clients connect straight to it (what \`ebb inject\` would change is not in this run)`);
+  return { warnings };
 }

@@ -6,7 +6,7 @@
  */
 import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
-import { LoadGenerator, planClients, removalView, type EndpointView } from './load.js';
+import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
 import { envOf, LabPod } from './pod.js';
 import { PodNetwork } from './netns.js';
@@ -107,6 +107,8 @@ export async function runManifest(name: string, description: string, manifest: R
   const events: KubeletEvent[] = [];
   /** t0 on the wall clock: the app reports its outbound calls in epoch milliseconds. */
   let t0Wall = 0;
+  // What the clients spoke: as asked, or what the probe found (set once the pods are up).
+  let usedProtocols: ClientProtocol[] | undefined;
   /** t0 on performance.now(), for the serving watch's times. */
   const at = { t0: 0 };
   try {
@@ -114,7 +116,15 @@ export async function runManifest(name: string, description: string, manifest: R
     // --last-replica: no other pod behind the Service.
     newPod = settings.lastReplica ? undefined : await mk('new', settings.seed + 1);
     await withDeadline(Promise.all([oldPod.start(), newPod?.start()]), opts.deadline, 'starting the pods');
-    const clients = planClients(settings.rps, settings.propagationDelay, settings.clients);
+    // Clients speak what the app speaks: as asked, or HTTP/1.1 plus h2c when the app answers h2c
+    // (through the proxy, as the clients will), so an HTTP/1-only app shows no false losses.
+    let protocols: ClientProtocol[] = settings.protocols ?? ['h1'];
+    if (!settings.protocols) {
+      if (await speaksH2c(oldPod.host, oldPod.inboundPort)) protocols = ['h1', 'h2c'];
+      else notes.push('the app did not answer HTTP/2 cleartext (h2c) through the proxy, so the clients speak HTTP/1.1 only (--clients h1,h2c,grpc chooses)');
+    }
+    usedProtocols = protocols;
+    const clients = planClients(settings.rps, settings.propagationDelay, settings.clients, kindsFor(protocols));
     let view: EndpointView = removalView;
     if (settings.lastReplica) {
       // Kube-proxy keeps the old pod while it serves; a client learns that it stopped after its delay.
@@ -166,7 +176,7 @@ export async function runManifest(name: string, description: string, manifest: R
   }
   const result = summarize(name, load?.records ?? [], events, {
     rps: settings.rps, propagationDelaySeconds: settings.propagationDelay, fixedWaitSeconds: settings.fixedWait,
-    clients: planClients(settings.rps, settings.propagationDelay, settings.clients).length, latency: settings.latency,
+    clients: planClients(settings.rps, settings.propagationDelay, settings.clients).length, clientProtocols: (usedProtocols ?? []).join(','), latency: settings.latency,
     graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
     containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: ebbEnv(c) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,

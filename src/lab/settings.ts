@@ -1,4 +1,4 @@
-import type { ClientModel } from './load.js';
+import type { ClientModel, ClientProtocol } from './load.js';
 
 /** The lab's knobs, with their defaults (the CLI flags map one to one). */
 export interface LabSettings {
@@ -18,6 +18,8 @@ export interface LabSettings {
   warmup: number;
   /** Number of clients (default: 24, at most one per request/s). */
   clients?: number;
+  /** What the clients speak (`--clients h1,h2c,grpc`); undefined = probed: h1, plus h2c if the app answers it. */
+  protocols?: ClientProtocol[];
   seed: number;
   /** The app container's port in the built-in manifest. */
   appPort: number;
