@@ -194,7 +194,7 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'kube-version': `target Kubernetes version; >= 1.30 uses the preStop sleep action, else exec ebb sleep (default ${DEFAULT_INJECT_CONFIG.kubeVersion})`,
   'admin-port': `proxy admin port for probes (default ${DEFAULT_INJECT_CONFIG.adminPort})`,
   'inbound-port': `first inbound listen port; app port i is served on this + i (default ${DEFAULT_INJECT_CONFIG.inboundPort})`,
-  'drain-timeout-seconds': 'proxy drain deadline after TERM (default: the proxy\'s 30, lowered in classic mode to fit the grace period)',
+  'drain-timeout-seconds': 'proxy drain deadline after TERM (default: the proxy\'s 30, lowered to fit what the grace period leaves at the proxy\'s TERM)',
   'proxy-log-level': 'proxy log level (default: the proxy\'s info)',
   'proxy-cpu-request': `proxy CPU request, or none (default ${DEFAULT_INJECT_CONFIG.resources.cpuRequest})`,
   'proxy-memory-request': `proxy memory request, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryRequest})`,

@@ -9,7 +9,8 @@ import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
 import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
-import { applyAppWait } from './app-wait.js';
+import { applyAppWait, waitQuietMax } from './app-wait.js';
+import { describePreStop } from './prestop.js';
 import { checkMesh, meshOf } from './meshes.js';
 import { getIn, identity, isObject, parsePointer, pointer, POD_TEMPLATE_PATHS, type Json, type JsonObject } from './workloads.js';
 import type { Finding, InjectConfig, InjectResult, ResourceReport, ResourceStatus } from './types.js';
@@ -249,7 +250,14 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
 
   const g = spec.terminationGracePeriodSeconds;
   const grace = typeof g === 'number' ? g : DEFAULT_GRACE_SECONDS;
-  const container = proxyContainer({ config: cfg, ports, graceSeconds: grace });
+  // Native: the proxy gets TERM once the app has exited, at the earliest after the longest app
+  // preStop (a sleep, or the /wait-quiet hook --app-wait auto writes): its drain must fit after that.
+  const appHooks = (Array.isArray(spec.containers) ? spec.containers : []).filter(isObject).filter((c) => c.name !== PROXY_CONTAINER).map((c) => {
+    const pre = describePreStop(c);
+    if (pre.kind === 'sleep') return pre.seconds;
+    return pre.kind === 'none' && cfg.appWait === 'auto' ? waitQuietMax(cfg, grace) : 0;
+  });
+  const container = proxyContainer({ config: cfg, ports, graceSeconds: grace, appPreStopSeconds: Math.max(0, ...appHooks) });
 
   const meta = [...tplPath, 'metadata'];
   const undo: UndoEntry[] = [];

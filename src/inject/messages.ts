@@ -75,6 +75,11 @@ export const FINDINGS = {
       : 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect'),
     pass: (p) => p.wait === 'auto' ? 'proxy waits for inbound traffic to go quiet (auto) before exit' : `proxy waits ${p.wait}s before exit`,
   },
+  drain_exceeds_grace: {
+    message: (p) => `the proxy's drain deadline (${p.drain}s) does not fit: it gets TERM at ${p.term}s${p.mode === 'native' ? ' (once the app has exited)' : ''} and the kubelet SIGKILLs it at ${p.kill}s, before the drain can end, so the proxy exits 137 (which fails a Job's or an Argo step's pod)`,
+    fix: 'lower EBB_DRAIN_TIMEOUT (--drain-timeout) below what the grace period leaves at the proxy\'s TERM, or leave it unset (inject fits it), or raise terminationGracePeriodSeconds',
+    pass: (p) => `the proxy's drain (at most ${p.drain}s) ends before its SIGKILL at ${p.kill}s`,
+  },
   wait_ignored_in_native: {
     message: (p) => `a proxy wait after TERM (${p.wait}s) has no use in native mode: the proxy gets TERM only after the app has exited, so the wait only delays the pod's end (a preStop sleep on the proxy runs from the deletion instead)`,
     fix: 'drop the proxy wait and give the app container a preStop sleep (or --app-wait auto) instead, or use --mode classic',

@@ -7,6 +7,7 @@ import { DEFAULT_INJECT_CONFIG } from './config.js';
 import { AUTO_DEFAULTS } from '../drain/waiting.js';
 import { appPorts, autoWaitSpec, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, MIN_DRAIN_SECONDS, PROXY_CONTAINER } from './sidecar.js';
 import { isObject, type JsonObject } from './workloads.js';
+import { planOf } from './termination.js';
 import type { Finding, TimingModel } from './types.js';
 
 export { MIN_DRAIN_SECONDS };
@@ -150,6 +151,17 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
       findings.push({ code: 'app_prestop_unchecked', severity: 'info', container: app.name, params: { shape: p.shape } });
     } else if (takesTraffic && (m.mode === 'native' || (m.mode === 'classic' && W > 0))) {
       findings.push({ code: 'no_app_prestop', severity: 'warning', container: app.name, params: { mode: m.mode, wait: W } });
+    }
+  }
+  // Native (classic has its own rules above): by the kubelet's arithmetic (termination.ts), is the
+  // proxy SIGKILLed before its drain deadline? It gets TERM only once the app has exited, with what
+  // the grace period leaves; killed, it exits 137, which fails Argo steps (linkerd#13349). ebb's
+  // proxy only: other meshes' drain settings are their own.
+  if (m.mode === 'native' && m.mesh === undefined) {
+    const p = planOf(m).find((r) => r.name === (m.proxyName ?? PROXY_CONTAINER));
+    if (p) {
+      add(p.killAt === null, { code: 'drain_exceeds_grace', severity: 'error',
+        params: { drain: m.drainTimeoutSeconds, term: Math.round(p.termAt * 100) / 100, kill: Math.round((p.termAt + p.stopGraceSeconds) * 100) / 100, mode: m.mode } });
     }
   }
   if (m.mode !== 'none' && last <= G) {

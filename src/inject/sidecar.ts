@@ -58,6 +58,8 @@ export interface SidecarInputs {
   readonly config: InjectConfig;
   readonly ports: readonly number[];
   readonly graceSeconds: number;
+  /** Native mode: the longest app preStop (the proxy's TERM comes after it). */
+  readonly appPreStopSeconds?: number;
 }
 
 /** Less than this between the last TERM (or the end of the longest wait) and SIGKILL leaves in-flight requests no time to finish. */
@@ -92,14 +94,18 @@ export interface ProxyTiming {
   readonly drainSeconds: number | null;
 }
 
-export function proxyTiming(config: InjectConfig, graceSeconds: number): ProxyTiming {
+export function proxyTiming(config: InjectConfig, graceSeconds: number, appPreStopSeconds = 0): ProxyTiming {
   const auto = autoWaitSpec(config.proxyWaitAuto);
   const classic = config.mode === 'classic';
   let autoWait = auto ? config.proxyWaitAuto! : null;
   let max = auto ? auto.maxSeconds : 0;
-  // What the grace period leaves after the fixed wait, less 1 s so the proxy exits before SIGKILL.
-  const budget = graceSeconds - (classic ? config.waitBeforeExitSeconds : 0) - 1;
-  if (auto && classic && autoWait?.trim() === 'auto') {
+  // What the grace period leaves at the proxy's TERM, less 1 s so the proxy exits before SIGKILL.
+  // Classic: TERM after the fixed wait F. Native: TERM once the app has exited, at the earliest
+  // after its longest preStop S, with what is left of G in whole seconds, at least 2
+  // (killContainer's minimumGracePeriodInSeconds); a drain past that is a SIGKILL and exit 137,
+  // which fails Argo steps (linkerd#13349).
+  const budget = classic ? graceSeconds - config.waitBeforeExitSeconds - 1 : Math.max(2, graceSeconds - Math.trunc(appPreStopSeconds)) - 1;
+  if (auto && autoWait?.trim() === 'auto') {
     const fitted = Math.max(0, Math.min(auto.maxSeconds, Math.floor((budget * 2) / 3), budget - MIN_DRAIN_SECONDS));
     if (fitted < auto.maxSeconds) {
       max = fitted;
@@ -107,14 +113,14 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number): ProxyTi
     }
   }
   let drainSeconds: number | null = config.drainTimeoutSeconds;
-  if (drainSeconds === null && classic) {
+  if (drainSeconds === null) {
     const left = budget - max;
     drainSeconds = left >= DEFAULT_DRAIN_TIMEOUT_SECONDS ? null : Math.max(1, left);
   }
   return { autoWait, autoMaxSeconds: max, drainSeconds };
 }
 
-export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): JsonObject {
+export function proxyContainer({ config, ports, graceSeconds, appPreStopSeconds }: SidecarInputs): JsonObject {
   const admin = config.adminPort;
   const env: Json[] = [];
   if (ports.length) env.push({ name: 'EBB_INBOUND', value: ports.map((p, i) => `${config.inboundPort + i}:${p}`).join(',') });
@@ -122,7 +128,7 @@ export function proxyContainer({ config, ports, graceSeconds }: SidecarInputs): 
   // proxy runs admin (and outbound) only instead of refusing to start.
   else if (!config.transparent) env.push({ name: 'EBB_INBOUND', value: 'none' });
   env.push({ name: 'EBB_ADMIN_PORT', value: String(admin) });
-  const timing = proxyTiming(config, graceSeconds);
+  const timing = proxyTiming(config, graceSeconds, appPreStopSeconds);
   const drain = timing.drainSeconds;
   if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });
   if (config.logLevel) env.push({ name: 'EBB_LOG_LEVEL', value: config.logLevel });

@@ -118,10 +118,11 @@ test('ebb check finds an injected auto wait that leaves no time to drain, counti
   assert.equal(check(spec('auto:0:1:10', 10), cfg({})).timing?.proxyWaitAutoMaxSeconds, 10);
 });
 
-test('native mode: the auto wait and the drain are not changed', () => {
+test('native mode: the auto wait and the drain are fitted to what the grace period leaves at the proxy\'s TERM', () => {
+  // No app preStop: TERM at the app's exit, 29 s of the default 30 left (less 1 s): two thirds for the wait.
   const { env } = injected(deployment(), cfg({ 'wait-before-exit': 'auto' }));
-  assert.equal(env.get('EBB_WAIT_BEFORE_EXIT'), 'auto');
-  assert.equal(env.has('EBB_DRAIN_TIMEOUT'), false);
+  assert.equal(env.get('EBB_WAIT_BEFORE_EXIT'), 'auto:2:2:19');
+  assert.equal(env.get('EBB_DRAIN_TIMEOUT'), '10');
 });
 
 test('inject accepts exactly the auto waits the proxy accepts: a QUIET of 0 (the proxy refuses it at start) is a problem', async () => {

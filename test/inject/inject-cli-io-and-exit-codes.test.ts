@@ -119,7 +119,7 @@ test('ebb check: exit 1 on error-level findings, 0 on the seed example, -o json 
     assert.match(bad.stdout, new RegExp(`${code}: `));
   }
   assert.match(bad.stdout, /fix: /);
-  assert.match(bad.stdout, /SIGKILL at 30s/);
+  assert.match(bad.stdout, /grace period 30s \(terminationGracePeriodSeconds/);
   const good = await runEbb(['check', '--mode', 'classic', '--wait-before-exit-seconds', '40', join(FIX, 'seed-example-classic.input.yaml')]);
   assert.equal(good.code, 0, good.stdout);
   const json = await runEbb(['check', '-o', 'json', join(FIX, 'check-every-rule.input.yaml')]);

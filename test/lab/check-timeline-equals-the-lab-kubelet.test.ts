@@ -38,14 +38,15 @@ const flags = fc.record({
   'wait-before-exit-seconds': fc.constantFrom(undefined, '0', '5', '12', '40'),
   'wait-before-exit': fc.constantFrom(undefined, 'auto'),
   'app-wait': fc.constantFrom(undefined, 'none', 'auto'),
-  'drain-timeout': fc.constantFrom(undefined, '5', '30'),
+  'drain-timeout-seconds': fc.constantFrom(undefined, '5', '30'),
   transparent: fc.constantFrom('true', 'false'),
   'kube-version': fc.constantFrom('1.29', '1.31', '1.33'),
 }, { requiredKeys: [] });
 
 /** Errors the input itself asks for; anything else inject must not write. */
-function inputsFault(f: Finding, grace: number, wait: number): boolean {
+function inputsFault(f: Finding, grace: number, wait: number, explicitDrain: boolean): boolean {
   if (f.params.hook === 'wait-quiet') return false;
+  if (f.code === 'drain_exceeds_grace') return explicitDrain;
   if (f.code === 'app_prestop_exceeds_grace' || f.code === 'app_prestop_not_shorter') return true;
   if (f.code === 'wait_exceeds_grace') return wait > grace;
   // A fixed wait that leaves less than the minimum drain (5 s) leaves the auto wait nothing to fit into.
@@ -107,7 +108,7 @@ test('inject never writes what check calls an error, and check\'s timeline equal
     const spec = podSpecOf(object)!;
     const g = spec.terminationGracePeriodSeconds;
     const grace = typeof g === 'number' ? g : 30;
-    const errors = checked.findings.filter((f) => f.severity === 'error' && !inputsFault(f, grace, config.waitBeforeExitSeconds));
+    const errors = checked.findings.filter((f) => f.severity === 'error' && !inputsFault(f, grace, config.waitBeforeExitSeconds, raw['drain-timeout-seconds'] !== undefined));
     assert.deepEqual(errors.map((f) => `${f.code} ${JSON.stringify(f.params)}`), [], `${w.file} with ${JSON.stringify(raw)}`);
 
     const withGrace = override === undefined ? checked : check(object, config, { graceSeconds: override });
