@@ -25,7 +25,7 @@ export { MINIMUM_GRACE_SECONDS };
 export const DEFAULT_GRACE_SECONDS = 30;
 
 export type PreStopAction =
-  | { kind: 'sleep'; seconds: number; via: 'sleep' | 'exec'; text: string }
+  | { kind: 'sleep'; seconds: number; via: 'sleep' | 'exec'; text: string; /** via exec: the command. */ command?: string[] }
   | { kind: 'httpGet'; path: string; port: number | string; host?: string; scheme: 'HTTP' | 'HTTPS'; text: string }
   /** An exec hook that is not a recognisable sleep: the lab does not run commands from manifests. */
   | { kind: 'exec'; command: string[]; text: string };
@@ -54,6 +54,11 @@ export interface ContainerDriver {
   exited(container: string): Promise<void>;
   /** Performs an httpGet hook; the signal aborts it when the kubelet stops waiting. */
   httpGet(container: string, action: Extract<PreStopAction, { kind: 'httpGet' }>, signal: AbortSignal): Promise<HookResult>;
+  /**
+   * Runs an exec hook in the container, for real (a container runtime has this; the process
+   * runtime has not, and simulates exec'd sleeps). The signal aborts it when the kubelet stops waiting.
+   */
+  exec?(container: string, command: string[], signal: AbortSignal): Promise<HookResult>;
 }
 
 export type KubeletEventType =
@@ -113,7 +118,7 @@ export function parsePreStop(containerSpec: Record<string, unknown>): PreStopAct
   if (exec) {
     const command = asArray(exec.command).map(String);
     const seconds = execSleepSeconds(command);
-    if (seconds !== undefined) return { kind: 'sleep', seconds, via: 'exec', text: `exec ${JSON.stringify(command)}` };
+    if (seconds !== undefined) return { kind: 'sleep', seconds, via: 'exec', text: `exec ${JSON.stringify(command)}`, command };
     return { kind: 'exec', command, text: `exec ${JSON.stringify(command)}` };
   }
   return undefined;
@@ -194,7 +199,12 @@ async function runPreStop(c: PodContainer, action: PreStopAction, grace: number,
   emit('preStop', c.name, action.text);
   const ac = new AbortController();
   let hook: Promise<string>;
-  switch (action.kind) {
+  const exec = driver.exec?.bind(driver);
+  const command = action.kind === 'exec' ? action.command : action.kind === 'sleep' && action.via === 'exec' ? action.command : undefined;
+  if (exec && command) {
+    // Run for real in the container: it ends when the command does, or with the container.
+    hook = exec(c.name, command, ac.signal).then((r) => r.detail, (e: Error) => `failed: ${e.message}`);
+  } else switch (action.kind) {
     case 'sleep':
       // The sleep action sleeps in the kubelet whatever the container does; an exec'd sleep runs
       // inside the container and ends with it.
