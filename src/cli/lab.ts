@@ -19,7 +19,7 @@ interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
   manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
   requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
-  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string;
+  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string; runtime: string;
 }
 
 const d = DEFAULT_SETTINGS;
@@ -49,6 +49,7 @@ export function register(program: Command): void {
     .option('--client-model <model>', 'how clients reach pods: kube-proxy (an open connection stays on its pod until it closes; new ones go to the new pod after the delay) or mesh (every request moves after the delay)', d.clientModel)
     .option('--last-replica', 'the old pod is the Service\'s only endpoint: clients keep sending to it while it is serving (KEP-1669), then find no endpoint')
     .option('--grace-period <seconds>', 'delete the old pod with this grace period instead of the manifest\'s terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s)')
+    .option('--runtime <name>', 'where the pods run: process (containers as processes on this machine) or podman (real containers in podman pods, from the images the manifest names; root, `npm run image:local` first)', d.runtime)
     .option('--json', 'print a JSON array (one object per scenario) instead of the report')
     .option('--html <file>', 'also write the report as a self-contained HTML page')
     .action(async (flags: LabFlags, cmd: Command) => {
@@ -56,8 +57,15 @@ export function register(program: Command): void {
       const explicitScenario = cmd.getOptionValueSource('scenario') === 'cli';
       if (flags.compare && (flags.manifest || explicitScenario)) throw new UsageError('lab: --compare runs the presets; it cannot be combined with --manifest or --scenario');
       if (flags.manifest && explicitScenario) throw new UsageError('lab: give either --manifest or --scenario');
+      if (settings.runtime === 'podman') {
+        if (flags.transparent === true) throw new UsageError('lab: --runtime podman does not take --transparent yet: each podman pod has its own IP already, and clients reach the proxy\'s inbound port there');
+        if (settings.appCommand || settings.sidecarCommand) throw new UsageError('lab: --runtime podman runs the images the manifest names; --app-command and --sidecar-command are for the process runtime');
+        const notHere = (await import('../lab/podman.js')).podmanUnavailableReason();
+        if (notHere) throw new UsageError(`lab: --runtime podman cannot run on this machine: ${notHere}`);
+      }
       // Real addressing (pod IP + app port, intercepted) where this machine can; else loopback, said so.
-      const why = settings.sidecarCommand ? 'another proxy runs in ebb-proxy\'s place (--sidecar-command), and ebb init\'s rules are ebb\'s'
+      const why = settings.runtime === 'podman' ? 'runtime podman (each pod a podman pod with its own IP)'
+        : settings.sidecarCommand ? 'another proxy runs in ebb-proxy\'s place (--sidecar-command), and ebb init\'s rules are ebb\'s'
         : (await import('../lab/netns.js')).transparentUnavailableReason();
       if (flags.transparent === true) {
         if (settings.sidecarCommand) throw new UsageError('lab: --transparent runs ebb proxy behind ebb init\'s rules; it cannot be combined with --sidecar-command');
@@ -104,6 +112,9 @@ function addressingLines(s: LabSettings, loopbackWhy: string | undefined): { mod
   const clients = `${Math.max(1, Math.min(s.clients ?? 24, Math.floor(s.rps)))} clients over ${s.rps} requests/s ${speak}, each learning of the endpoint removal after its own delay, spread over [0, ${s.propagationDelay}] s; ${s.clientModel === 'mesh'
     ? 'mesh (--client-model): a client-side balancer moves every request to the new pod once it knows'
     : 'kube-proxy (--client-model): an open connection stays on its pod until it closes, new connections go to the new pod once the client knows'}`;
+  if (s.runtime === 'podman') {
+    return { mode: 'pod-ip', clients, text: 'podman: each pod a podman pod with its own IP on podman\'s network; clients connect to the pod\'s IP and the proxy\'s inbound port (without ebb init\'s rules: --runtime podman runs without --transparent)' };
+  }
   if (s.transparent) {
     return { mode: 'pod-ip', clients, text: 'real: each pod in its own network namespace behind ebb init\'s iptables rules; clients connect to the pod\'s IP and the app\'s port, as kube-proxy delivers a Service\'s traffic, and the rules hand each connection to the proxy' };
   }
@@ -151,7 +162,9 @@ function parseSettings(f: LabFlags): LabSettings {
     clientModel: f.clientModel === 'mesh' ? 'mesh' : 'kube-proxy',
     lastReplica: Boolean(f.lastReplica),
     ...(f.gracePeriod === undefined ? {} : { gracePeriod: num('grace-period', f.gracePeriod, 0, { int: true }) }),
+    runtime: f.runtime === 'podman' ? 'podman' : 'process',
   };
+  if (f.runtime !== 'process' && f.runtime !== 'podman') problems.push(`--runtime "${f.runtime}" must be process or podman`);
   if (f.clientModel !== 'kube-proxy' && f.clientModel !== 'mesh') problems.push(`--client-model "${f.clientModel}" must be kube-proxy or mesh`);
   if (!parseAutoWait(s.autoWait).ok) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
   // Checked here, as the demo app would at its start (where it ended in a stack trace).

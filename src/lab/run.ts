@@ -9,6 +9,7 @@ import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type Kub
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
 import { envOf, LabPod } from './pod.js';
+import { PodmanPod, PodmanSession } from './podman.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
 import { describeProxyLog, summarize, summarizeOutbound, type CheckedFinding, type ScenarioRun } from './report.js';
@@ -71,7 +72,7 @@ export async function runManifest(name: string, description: string, manifest: R
   const proxyTransparent = model.containers.some((c) => envOf(c).EBB_TRANSPARENT === 'true');
   if (proxyTransparent && !settings.transparent) notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
   for (const c of model.containers) {
-    if (c.preStop?.kind === 'exec') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
+    if (c.preStop?.kind === 'exec' && settings.runtime !== 'podman') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
   }
   const progress = (elapsed: number | null, load?: LoadGenerator): void => {
     const c = load?.counts;
@@ -85,7 +86,15 @@ export async function runManifest(name: string, description: string, manifest: R
     .filter((c) => c && typeof c === 'object' && c.restartPolicy !== 'Always');
   const networks: PodNetwork[] = [];
   const remote = settings.transparent ? new RemoteService() : undefined;
-  const mk = async (pod: string, seed: number): Promise<LabPod> => {
+  const podman = settings.runtime === 'podman' ? new PodmanSession() : undefined;
+  const mk = async (pod: string, seed: number): Promise<LabPod | PodmanPod> => {
+    if (podman) {
+      return new PodmanPod({
+        name: pod, model, startTimeoutMs: 60_000, session: podman, app: { latency: settings.latency, seed },
+        initContainers: Array.isArray(podSpec.initContainers) ? podSpec.initContainers as Array<Record<string, unknown>> : [],
+        shareProcessNamespace: podSpec.shareProcessNamespace === true,
+      });
+    }
     let network: PodNetwork | undefined;
     let appCallUrl: string | undefined;
     if (settings.transparent) {
@@ -99,8 +108,8 @@ export async function runManifest(name: string, description: string, manifest: R
       network, initContainers, appCallUrl, appCallEveryMs: APP_CALL_EVERY_MS,
     });
   };
-  let oldPod: LabPod | undefined;
-  let newPod: LabPod | undefined;
+  let oldPod: LabPod | PodmanPod | undefined;
+  let newPod: LabPod | PodmanPod | undefined;
   let load: LoadGenerator | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
   let serving: ServingWatch | undefined;
@@ -163,6 +172,7 @@ export async function runManifest(name: string, description: string, manifest: R
     serving?.stop();
     if (load) await withDeadline(load.stop(), performance.now() + (settings.requestTimeout + 1) * 1000, 'stopping the load').catch(() => {});
     await Promise.all([oldPod?.kill(), newPod?.kill()]);
+    podman?.removeAllSync();
     for (const n of networks) n.destroy();
     await remote?.close();
   }
@@ -180,8 +190,15 @@ export async function runManifest(name: string, description: string, manifest: R
     graceSeconds: model.graceSeconds, sidecarMode: model.containers.some((c) => c.sidecar) ? 'native' : 'classic',
     containers: model.containers.map((c) => ({ name: c.name, preStop: c.preStop?.text ?? null, env: ebbEnv(c) })),
     appCommand: settings.appCommand ?? null, sidecarCommand: settings.sidecarCommand ?? null,
-    clientModel: settings.clientModel, lastReplica: settings.lastReplica, ...(settings.gracePeriod !== undefined ? { gracePeriodOverride: settings.gracePeriod } : {}),
+    clientModel: settings.clientModel, lastReplica: settings.lastReplica, runtime: settings.runtime, ...(settings.gracePeriod !== undefined ? { gracePeriodOverride: settings.gracePeriod } : {}),
   });
+  if (podman) {
+    notes.push('runtime podman: each pod a podman pod (one network namespace, its own IP), one container per container in the spec from the images it names; exec hooks run with podman exec, signals with podman kill, exits from podman wait');
+    for (const c of model.containers) {
+      const code = (old as PodmanPod).exitCodeOf(c.name);
+      if (code !== null) notes.push(`old pod: ${c.name} exited ${code}`);
+    }
+  }
   if (serving) {
     result.serving = { endedSeconds: serving.notServingSince === null ? null : Math.round(serving.notServingSince - at.t0) / 1000, endedBy: serving.why };
   }

@@ -42,6 +42,11 @@ export interface LabSettings {
   lastReplica: boolean;
   /** `--grace-period S`: delete the old pod with this grace period instead of the manifest's (a deletion's override). */
   gracePeriod?: number;
+  /**
+   * Where the pods run: `process` (the containers as processes on this machine) or `podman` (each
+   * pod a podman pod of real containers from the images the manifest names).
+   */
+  runtime: 'process' | 'podman';
 }
 
 export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
@@ -58,4 +63,5 @@ export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
   transparent: false,
   clientModel: 'kube-proxy',
   lastReplica: false,
+  runtime: 'process',
 });

@@ -80,6 +80,11 @@ async function lockPods(): Promise<void> {
   }
   throw new Error(`${LOCK} held for 10 minutes by pid ${readFileSync(LOCK, 'utf8')}`);
 }
+/** Runs `fn` holding the pod lock (for a test whose pods another process makes, e.g. ebb lab). */
+export async function withPodLock<T>(fn: () => Promise<T>): Promise<T> {
+  await lockPods();
+  try { return await fn(); } finally { unlockPods(); }
+}
 function unlockPods(): void {
   if (!locked) return;
   locked = false;
