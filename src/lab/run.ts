@@ -70,7 +70,7 @@ export async function runManifest(name: string, description: string, manifest: R
   const notes: string[] = [];
   const checked = checkPodSpec(manifest);
   const proxyTransparent = model.containers.some((c) => envOf(c).EBB_TRANSPARENT === 'true');
-  if (proxyTransparent && !settings.transparent) notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
+  if (proxyTransparent && !settings.transparent && settings.runtime !== 'podman') notes.push('the proxy is set up for transparent interception (EBB_TRANSPARENT); without --transparent the lab runs it with explicit ports on loopback instead');
   for (const c of model.containers) {
     if (c.preStop?.kind === 'exec' && settings.runtime !== 'podman') notes.push(`${c.name}: exec preStop ${JSON.stringify(c.preStop.command)} is not a sleep; the lab does not run it (treated as finishing at once)`);
   }
