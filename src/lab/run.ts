@@ -48,7 +48,13 @@ export async function runScenario(sc: Scenario, settings: LabSettings, opts: Run
     // A scenario with its own flow reports its start like the others (the progress line, or its
     // "running … (i/n)" line), so --compare's count never stops one short.
     opts.onProgress?.({ scenario: sc.name, index: opts.index ?? 1, of: opts.of ?? 1, elapsed: null, sent: 0, failed: 0 });
-    return sc.run(ctx);
+    const r = await sc.run(ctx);
+    // A scenario with its own run() (the job) makes its own processes, whatever the runtime.
+    if (settings.runtime === 'podman' && r.result.config.runtime !== 'podman') {
+      r.notes.push('runtime: this scenario runs its own processes on this machine; --runtime podman applies to the pod-deletion scenarios');
+      r.result.config.runtime = 'process';
+    }
+    return r;
   }
   if (!sc.manifest) throw new EbbError('lab_scenario', `scenario ${sc.name} has neither a manifest nor a run()`);
   return ctx.runManifest(sc.manifest(settings));
@@ -193,7 +199,7 @@ export async function runManifest(name: string, description: string, manifest: R
     clientModel: settings.clientModel, lastReplica: settings.lastReplica, runtime: settings.runtime, ...(settings.gracePeriod !== undefined ? { gracePeriodOverride: settings.gracePeriod } : {}),
   });
   if (podman) {
-    notes.push('runtime podman: each pod a podman pod (one network namespace, its own IP), one container per container in the spec from the images it names; exec hooks run with podman exec, signals with podman kill, exits from podman wait');
+    notes.push('runtime podman: each pod a podman pod (one network namespace, its own IP), one container per container in the spec from the images it names; exec hooks run with podman exec, httpGet hooks to the pod IP, TERM and KILL to each container\'s init process, exits when it is gone (exit codes from podman wait)');
     for (const c of model.containers) {
       const code = (old as PodmanPod).exitCodeOf(c.name);
       if (code !== null) notes.push(`old pod: ${c.name} exited ${code}`);
