@@ -109,6 +109,8 @@ interface Ctr {
   exited: Promise<void>;
   hasExited: boolean;
   exitCode: number | null;
+  /** Resolves when `podman wait` has answered (the exit code is known). */
+  waited: Promise<void>;
   tail: string[];
   logs?: ChildProcess;
 }
@@ -187,7 +189,7 @@ export class PodmanPod implements ContainerDriver {
 
   private async startContainer(c: PodContainer): Promise<void> {
     const name = `${this.pod}-${c.name}`;
-    const ctr: Ctr = { name, pid: 0, spec: c.spec, exited: Promise.resolve(), hasExited: false, exitCode: null, tail: [] };
+    const ctr: Ctr = { name, pid: 0, spec: c.spec, exited: Promise.resolve(), hasExited: false, exitCode: null, waited: Promise.resolve(), tail: [] };
     this.ctrs.set(c.name, ctr);
     const isProxy = c === this.proxy;
     let image: string[];
@@ -210,6 +212,7 @@ export class PodmanPod implements ContainerDriver {
       ctr.exitCode = out.trim() !== '' && Number.isInteger(code) ? code : null;
       resolve();
     }));
+    ctr.waited = waited;
     ctr.exited = new Promise<void>((resolve) => {
       const done = (): void => { if (!ctr.hasExited) { ctr.hasExited = true; clearInterval(poll); resolve(); } };
       void waited.then(done);
@@ -395,6 +398,9 @@ export class PodmanPod implements ContainerDriver {
 
   /** Removes the pod and everything in it, and waits for the watchers to end. */
   async kill(): Promise<void> {
+    // The exit codes of containers that have exited: podman wait answers a little after the exit.
+    const exitedOnes = [...this.ctrs.values()].filter((c) => c.hasExited).map((c) => c.waited);
+    await Promise.race([Promise.all(exitedOnes), new Promise((r) => setTimeout(r, 5000))]);
     if (this.pod) this.opts.session.removePodSync(this.pod);
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.race([Promise.all([...this.ctrs.values()].map((c) => c.exited)), new Promise((r) => setTimeout(r, 5000))]);
