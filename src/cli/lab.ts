@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UsageError } from '../errors.js';
@@ -19,7 +20,7 @@ interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
   manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
   requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
-  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string; runtime: string;
+  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string; runtime: string; stopSignal?: string;
 }
 
 const d = DEFAULT_SETTINGS;
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--last-replica', 'the old pod is the Service\'s only endpoint: clients keep sending to it while it is serving (KEP-1669), then find no endpoint')
     .option('--grace-period <seconds>', 'delete the old pod with this grace period instead of the manifest\'s terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s)')
     .option('--runtime <name>', 'where the pods run: process (containers as processes on this machine) or podman (real containers in podman pods, from the images the manifest names; root, `npm run image:local` first)', d.runtime)
+    .option('--stop-signal <name>', 'the --app-command image\'s STOPSIGNAL (e.g. SIGQUIT for nginx): sent to the app instead of SIGTERM unless its lifecycle.stopSignal says otherwise')
     .option('--json', 'print a JSON array (one object per scenario) instead of the report')
     .option('--html <file>', 'also write the report as a self-contained HTML page')
     .action(async (flags: LabFlags, cmd: Command) => {
@@ -163,8 +165,10 @@ function parseSettings(f: LabFlags): LabSettings {
     lastReplica: Boolean(f.lastReplica),
     ...(f.gracePeriod === undefined ? {} : { gracePeriod: num('grace-period', f.gracePeriod, 0, { int: true }) }),
     runtime: f.runtime === 'podman' ? 'podman' : 'process',
+    ...(f.stopSignal === undefined ? {} : { stopSignal: (f.stopSignal.toUpperCase().startsWith('SIG') ? f.stopSignal.toUpperCase() : `SIG${f.stopSignal.toUpperCase()}`) as NodeJS.Signals }),
   };
   if (f.runtime !== 'process' && f.runtime !== 'podman') problems.push(`--runtime "${f.runtime}" must be process or podman`);
+  if (s.stopSignal && !(s.stopSignal in osConstants.signals)) problems.push(`--stop-signal "${f.stopSignal}" is not a signal name (e.g. SIGQUIT)`);
   if (f.clientModel !== 'kube-proxy' && f.clientModel !== 'mesh') problems.push(`--client-model "${f.clientModel}" must be kube-proxy or mesh`);
   if (!parseAutoWait(s.autoWait).ok) problems.push(`--auto "${s.autoWait}" must be auto or auto:MIN:QUIET:MAX`);
   // Checked here, as the demo app would at its start (where it ended in a stack trace).

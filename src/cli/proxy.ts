@@ -25,7 +25,9 @@ export function register(program: Command): void {
     // TERM while the listeners are still starting (a pod deleted right after it started) starts a
     // graceful shutdown once they are up instead of killing the process; swapping handlers after
     // start-up lost a TERM sent right after the listening line.
-    const signals = ['SIGTERM', 'SIGINT'] as const;
+    // TERM, INT and QUIT: QUIT is a common image STOPSIGNAL (nginx's graceful stop), and the runtime
+    // sends the image's STOPSIGNAL, or lifecycle.stopSignal (KEP-4960), instead of TERM.
+    const signals = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
     let early: NodeJS.Signals | null = null;
     let running: Awaited<ReturnType<typeof startProxy>> | null = null;
     const onSignal = (sig: NodeJS.Signals): void => {

@@ -75,6 +75,10 @@ export const FINDINGS = {
       : 'set --wait-before-exit-seconds N (or config.ebb.io/wait-before-exit-seconds) to the longest endpoint propagation delay you expect'),
     pass: (p) => p.wait === 'auto' ? 'proxy waits for inbound traffic to go quiet (auto) before exit' : `proxy waits ${p.wait}s before exit`,
   },
+  stop_signal_not_drained: {
+    message: (p) => `ebb-proxy's lifecycle.stopSignal is ${p.signal}: the proxy drains only on SIGTERM, SIGINT or SIGQUIT, so this stop signal ends it without a drain (or not at all, until SIGKILL)`,
+    fix: 'remove lifecycle.stopSignal from the ebb-proxy container, or set it to SIGTERM',
+  },
   drain_exceeds_grace: {
     message: (p) => `the proxy's drain deadline (${p.drain}s) does not fit: it gets TERM at ${p.term}s${p.mode === 'native' ? ' (once the app has exited)' : ''} and the kubelet SIGKILLs it at ${p.kill}s, before the drain can end, so the proxy exits 137 (which fails a Job's or an Argo step's pod)`,
     fix: 'lower EBB_DRAIN_TIMEOUT (--drain-timeout) below what the grace period leaves at the proxy\'s TERM, or leave it unset (inject fits it), or raise terminationGracePeriodSeconds',

@@ -184,6 +184,9 @@ export function portFindings(spec: JsonObject): Finding[] {
   return out;
 }
 
+/** The signals `ebb proxy` starts its graceful shutdown on (src/cli/proxy.ts). */
+export const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
 /** Is the injected sidecar where its mode needs it? */
 export function sanityFindings(spec: JsonObject, annotations: JsonObject, currentVersion: string): Finding[] {
   const out: Finding[] = [];
@@ -193,6 +196,12 @@ export function sanityFindings(spec: JsonObject, annotations: JsonObject, curren
     out.push({ code: 'native_sidecar_misplaced', severity: 'error', params: {} });
   }
   if (proxy.where === 'containers' && proxy.index !== 0) out.push({ code: 'proxy_not_first', severity: 'warning', params: {} });
+  // lifecycle.stopSignal (KEP-4960, alpha in 1.33) replaces TERM as the container's stop signal;
+  // the proxy drains only on TERM, INT and QUIT, so any other one ends it without a drain.
+  const stop = isObject(proxy.container.lifecycle) ? proxy.container.lifecycle.stopSignal : undefined;
+  if (typeof stop === 'string' && !DRAIN_SIGNALS.includes(stop.toUpperCase().replace(/^(SIG)?/, 'SIG'))) {
+    out.push({ code: 'stop_signal_not_drained', severity: 'warning', params: { signal: stop } });
+  }
   // EBB_SIDECAR_MODE tells the proxy whether its TERM means the app has exited; it must say where it runs.
   const said = envValue(proxy.container, 'EBB_SIDECAR_MODE');
   const actual = proxy.where === 'initContainers' ? 'native' : 'classic';

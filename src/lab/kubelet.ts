@@ -35,6 +35,8 @@ export interface PodContainer {
   /** A native sidecar: an init container with restartPolicy: Always. */
   sidecar: boolean;
   preStop?: PreStopAction;
+  /** Its stop signal: lifecycle.stopSignal (KEP-4960), else the image's STOPSIGNAL when known (--stop-signal), else SIGTERM. */
+  stopSignal?: NodeJS.Signals;
   /** The container spec as found in the manifest (the lab reads env, ports, args from it). */
   spec: Record<string, unknown>;
 }
@@ -49,7 +51,8 @@ export interface HookResult { ok: boolean; detail: string }
 
 /** How the simulator reaches the containers: real processes in the lab, fakes in unit tests. */
 export interface ContainerDriver {
-  signal(container: string, sig: 'SIGTERM' | 'SIGKILL'): void;
+  /** The stop signal (SIGTERM unless the container says otherwise) or SIGKILL. */
+  signal(container: string, sig: NodeJS.Signals): void;
   /** Resolves when the container's main process has exited (at once if it already has). */
   exited(container: string): Promise<void>;
   /** Performs an httpGet hook; the signal aborts it when the kubelet stops waiting. */
@@ -92,14 +95,21 @@ export function podModelFromSpec(podSpec: Record<string, unknown>): PodModel {
   const containers: PodContainer[] = [];
   for (const c of asArray(podSpec.containers)) {
     const spec = asRecord(c);
-    if (spec) containers.push({ name: String(spec.name), sidecar: false, preStop: parsePreStop(spec), spec });
+    if (spec) containers.push({ name: String(spec.name), sidecar: false, preStop: parsePreStop(spec), ...stopSignalOf(spec), spec });
   }
   for (const c of asArray(podSpec.initContainers)) {
     const spec = asRecord(c);
     // Plain init containers have already finished by the time a pod can be deleted while serving.
-    if (spec && spec.restartPolicy === 'Always') containers.push({ name: String(spec.name), sidecar: true, preStop: parsePreStop(spec), spec });
+    if (spec && spec.restartPolicy === 'Always') containers.push({ name: String(spec.name), sidecar: true, preStop: parsePreStop(spec), ...stopSignalOf(spec), spec });
   }
   return { graceSeconds, containers };
+}
+
+/** lifecycle.stopSignal (KEP-4960, alpha in 1.33): the runtime sends it instead of the image's STOPSIGNAL or TERM. */
+function stopSignalOf(spec: Record<string, unknown>): { stopSignal?: NodeJS.Signals } {
+  const sig = asRecord(spec.lifecycle)?.stopSignal;
+  if (typeof sig !== 'string' || !/^(SIG)?[A-Z0-9+-]+$/.test(sig)) return {};
+  return { stopSignal: (sig.startsWith('SIG') ? sig : `SIG${sig}`) as NodeJS.Signals };
 }
 
 export function parsePreStop(containerSpec: Record<string, unknown>): PreStopAction | undefined {
@@ -178,8 +188,10 @@ async function killContainer(c: PodContainer, graceSeconds: number, driver: Cont
   }
   grace = stopGrace(grace);
 
-  emit('TERM', c.name, `grace ${grace}s`);
-  driver.signal(c.name, 'SIGTERM');
+  // StopContainer: the container's stop signal (the event keeps the name TERM for the report).
+  const stopSignal = c.stopSignal ?? 'SIGTERM';
+  emit('TERM', c.name, `${stopSignal === 'SIGTERM' ? '' : `${stopSignal}, `}grace ${grace}s`);
+  driver.signal(c.name, stopSignal);
   const ac = new AbortController();
   const killed = await Promise.race([
     driver.exited(c.name).then(() => false),

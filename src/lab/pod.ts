@@ -303,12 +303,12 @@ export class LabPod implements ContainerDriver {
 
   // ContainerDriver -------------------------------------------------------------------------
 
-  signal(container: string, sig: 'SIGTERM' | 'SIGKILL'): void {
+  signal(container: string, sig: NodeJS.Signals): void {
     const run = this.containers.get(container);
     if (!run) return;
     if (!run.child) { run.markExited(); return; }
     if (sig === 'SIGKILL') killGroup(run.child, 'SIGKILL');
-    else if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
+    else if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(sig);
   }
 
   exited(container: string): Promise<void> {

@@ -359,7 +359,7 @@ export class PodmanPod implements ContainerDriver {
    * Directly: `podman kill --signal` took 0.3-0.7 s per call on a busy 2-core machine, which would
    * move every TERM and KILL late. `podman kill` when the pid is not known.
    */
-  signal(container: string, sig: 'SIGTERM' | 'SIGKILL'): void {
+  signal(container: string, sig: NodeJS.Signals): void {
     const c = this.ctrs.get(container);
     if (!c || c.hasExited) return;
     if (c.pid > 0) {

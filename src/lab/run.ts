@@ -8,7 +8,7 @@ import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
-import { envOf, LabPod } from './pod.js';
+import { envOf, isProxyContainer, LabPod } from './pod.js';
 import { PodmanPod, PodmanSession } from './podman.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
@@ -72,6 +72,8 @@ export async function runManifest(name: string, description: string, manifest: R
   const model = podModelFromSpec(podSpec);
   // A deletion with an override (kubectl delete --grace-period): the kubelet uses it instead.
   if (settings.gracePeriod !== undefined) model.graceSeconds = settings.gracePeriod;
+  // The --app-command image's STOPSIGNAL: what the runtime sends the app when its spec names none.
+  if (settings.stopSignal) for (const c of model.containers) if (!c.sidecar && !isProxyContainer(c) && !c.stopSignal) c.stopSignal = settings.stopSignal;
   if (model.containers.length === 0) throw new EbbError('lab_manifest', `${name}: the pod spec has no containers`);
   const notes: string[] = [];
   const checked = checkPodSpec(manifest);

@@ -47,6 +47,8 @@ export interface LabSettings {
    * pod a podman pod of real containers from the images the manifest names).
    */
   runtime: 'process' | 'podman';
+  /** `--stop-signal NAME`: the --app-command image's STOPSIGNAL, sent to the app instead of TERM (lifecycle.stopSignal wins). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({

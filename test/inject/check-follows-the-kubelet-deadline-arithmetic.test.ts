@@ -91,3 +91,12 @@ test('ebb lab --grace-period takes whole seconds >= 0', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--grace-period "2.5" must be an integer >= 0/);
 });
+
+test('check warns on a lifecycle.stopSignal on ebb-proxy that it does not drain on (KEP-4960)', () => {
+  const withSignal = (sig: string) => check(deployment({
+    containers: [proxy({ lifecycle: { stopSignal: sig } }), { name: 'app', image: 'a' }],
+  }), config).findings.map((f) => f.code);
+  assert.ok(withSignal('SIGUSR1').includes('stop_signal_not_drained'));
+  assert.ok(!withSignal('SIGQUIT').includes('stop_signal_not_drained'));
+  assert.ok(!withSignal('SIGTERM').includes('stop_signal_not_drained'));
+});
