@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   lab: () => import('./lab.js'),
   await: () => import('./await.js'),
   sleep: () => import('./sleep.js'),
+  shutdown: () => import('./shutdown.js'),
   injector: () => import('./injector.js'),
   install: installCmd,
   uninstall: installCmd,

@@ -30,6 +30,7 @@ const COMMAND_PAGE: Record<string, string> = {
   lab: 'docs/lab.md',
   await: 'docs/jobs.md',
   sleep: 'docs/jobs.md',
+  shutdown: 'docs/jobs.md',
   injector: 'docs/webhook.md',
   install: 'docs/webhook.md',
   uninstall: 'docs/webhook.md',
@@ -49,7 +50,7 @@ const SOURCE_PAGE: [RegExp, string][] = [
   [/^src\/(config|proxy|admin|drain)\/|^src\/cli\/proxy\.ts$/, 'docs/proxy.md'],
   [/^src\/(inject|manifests)\/|^src\/cli\/(inject|inject-options|check)\.ts$/, 'docs/inject.md'],
   [/^src\/lab\/|^src\/cli\/lab\.ts$/, 'docs/lab.md'],
-  [/^src\/await\/|^src\/cli\/(await|sleep)\.ts$/, 'docs/jobs.md'],
+  [/^src\/await\/|^src\/cli\/(await|sleep|shutdown)\.ts$/, 'docs/jobs.md'],
   [/^src\/(webhook|install)\/|^src\/cli\/(injector|install)\.ts$/, 'docs/webhook.md'],
   [/^src\/(init|native)\/|^src\/cli\/init\.ts$/, 'docs/init.md'],
 ];
