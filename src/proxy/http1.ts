@@ -27,6 +27,8 @@ const kConn = Symbol('ebb.h1conn');
 
 interface ConnState {
   readonly socket: Socket;
+  /** The app answered a request on this connection with Connection: close: it is leaving (its own drain). */
+  appClosing?: boolean;
   active: number;
   upgraded: boolean;
   /** Requests received on this connection so far; each request's number is its position. */
@@ -167,7 +169,7 @@ export class Http1Proxy {
    * The start every request shares: not processed after a closing response, counted, and refused
    * at once (503) while draining. Returns what forwarding it needs, or null when it is dealt with.
    */
-  private admit(req: IncomingMessage, res: ServerResponse): { state: ConnState; start: number; beforeHead: () => void; path: string } | null {
+  private admit(req: IncomingMessage, res: ServerResponse): { state: ConnState; start: number; beforeHead: (appClose?: boolean) => void; path: string } | null {
     const drain = this.ctx.drain;
     const state = (req.socket as H1Socket)[kConn]!;
     if (this.afterClose(req, state)) return null;
@@ -177,7 +179,7 @@ export class Http1Proxy {
     // Enough read ahead on this connection: stop reading until one is answered (`track`).
     if (state.active >= this.ctx.config.http1.maxPipelined) pauseReading(state);
     const start = performance.now();
-    const beforeHead = (): void => this.beforeHead(res, state, seq);
+    const beforeHead = (appClose = false): void => this.beforeHead(res, state, seq, appClose);
     const head = checkRequestHead(req.method!, req.url!, req.rawHeaders, this.ctx.config.http1);
     if (head.problem) {
       // Answered in turn, after the responses ahead of it, and the connection closes after it.
@@ -247,8 +249,12 @@ export class Http1Proxy {
    * connection after it); responses to earlier ones stay keep-alive, so the ones queued behind them
    * still go out.
    */
-  private beforeHead(res: ServerResponse, state: ConnState, seq: number): void {
-    if (this.ctx.drain.phase !== 'running' && seq === state.received) res.shouldKeepAlive = false;
+  private beforeHead(res: ServerResponse, state: ConnState, seq: number, appClose: boolean): void {
+    // The app's own drain, relayed: Connection: close is hop-by-hop, so without this the client
+    // would keep reusing a connection to an app that is leaving (istio#57357). Same rule as ours:
+    // the response to the last request received closes the connection.
+    if (appClose) state.appClosing = true;
+    if ((this.ctx.drain.phase !== 'running' || state.appClosing === true) && seq === state.received) res.shouldKeepAlive = false;
     if (!res.shouldKeepAlive) state.closing = true;
   }
 
@@ -285,7 +291,7 @@ export class Http1Proxy {
   }
 
   /** The path for what undici cannot carry: Expect: 100-continue, `OPTIONS *`. */
-  private forwardWithNodeHttp(req: IncomingMessage, res: ServerResponse, admitted: { state: ConnState; start: number; beforeHead: () => void; path: string }): void {
+  private forwardWithNodeHttp(req: IncomingMessage, res: ServerResponse, admitted: { state: ConnState; start: number; beforeHead: (appClose?: boolean) => void; path: string }): void {
     const { state, start, beforeHead, path } = admitted;
     const slot: Slot = { taken: false, over: false };
     const result = {
@@ -305,7 +311,7 @@ export class Http1Proxy {
     });
   }
 
-  private requestWithNodeHttp(req: IncomingMessage, res: ServerResponse, path: string, result: { status: number; over: boolean }, beforeHead: () => void): http.ClientRequest {
+  private requestWithNodeHttp(req: IncomingMessage, res: ServerResponse, path: string, result: { status: number; over: boolean }, beforeHead: (appClose?: boolean) => void): http.ClientRequest {
     const up = http.request({
       host: this.upstream.host,
       port: this.upstream.port,
@@ -325,7 +331,7 @@ export class Http1Proxy {
     up.on('response', (ures) => {
       if (result.over) { ures.resume(); return; }
       result.status = ures.statusCode ?? 0;
-      beforeHead();
+      beforeHead(/(^|,)\s*close\s*(,|$)/i.test(String(ures.headers.connection ?? '')));
       res.writeHead(result.status, ures.statusMessage, forwardableRawHeaders(ures.rawHeaders));
       ures.pipe(res);
       ures.on('error', () => res.destroy());
@@ -584,7 +590,7 @@ class ForwardHandler implements StatusSource {
   private over = false;
 
   /** `beforeHead` runs just before the response head is written (it decides Connection: close). */
-  constructor(private readonly res: ServerResponse, private readonly beforeHead: () => void) {}
+  constructor(private readonly res: ServerResponse, private readonly beforeHead: (appClose?: boolean) => void) {}
 
   /** Called when the client's response closed; returns the status for metrics (0 = none). */
   done(res: ServerResponse): number {
@@ -604,7 +610,7 @@ class ForwardHandler implements StatusSource {
     this.status = statusCode;
     this.resume = resume;
     if (this.res.destroyed || this.over) return false;
-    this.beforeHead();
+    this.beforeHead(asksToClose(rawHeaders));
     this.res.writeHead(statusCode, statusText || undefined, forwardableRawBufferHeaders(rawHeaders));
     return true;
   }
@@ -635,4 +641,13 @@ class ForwardHandler implements StatusSource {
     this.beforeHead();
     writeHttp1Error(res, cause);
   }
+}
+
+/** Does a response's Connection header (raw name/value pairs) say close? */
+function asksToClose(rawHeaders: Buffer[]): boolean {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === 10 && rawHeaders[i]!.toString('latin1').toLowerCase() === 'connection'
+      && /(^|,)\s*close\s*(,|$)/i.test(rawHeaders[i + 1]!.toString('latin1'))) return true;
+  }
+  return false;
 }
