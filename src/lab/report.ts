@@ -307,6 +307,11 @@ export function describeProxyLog(line: Record<string, unknown>): string {
       `${String(rest.servedWhileWaiting)} requests served while waiting; in flight at the trigger: ${inFlightText(rest.inFlightAtTrigger)}; ` +
       `when draining began: ${inFlightText(rest.inFlightAtDraining)}; ${String(rest.forcedCloses)} closed by force`;
   }
+  if (msg === 'shutdown started' && typeof rest.reason === 'string') {
+    const w = (rest.waitBeforeExit ?? {}) as { mode?: string; seconds?: number; minSeconds?: number; quietSeconds?: number; maxSeconds?: number };
+    const wait = w.mode === 'auto' ? `auto (min ${w.minSeconds} s, quiet ${w.quietSeconds} s, max ${w.maxSeconds} s)` : `${w.seconds ?? 0} s`;
+    return `shutdown started (${rest.reason}): wait ${wait}, drain timeout ${String(rest.drainTimeoutSeconds)} s; in flight: ${inFlightText(rest.inFlight)}`;
+  }
   const flat: string[] = [];
   const walk = (prefix: string, v: unknown): void => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);

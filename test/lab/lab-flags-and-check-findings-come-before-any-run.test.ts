@@ -11,7 +11,7 @@ import '../../src/cli/lab.js'; // registers every scenario
 import { scenario } from '../../src/lab/scenarios.js';
 import { checkPodSpec, runScenario } from '../../src/lab/run.js';
 import { DEFAULT_SETTINGS } from '../../src/lab/settings.js';
-import { renderHtml, renderReport, summarize, type ScenarioRun } from '../../src/lab/report.js';
+import { describeProxyLog, renderHtml, renderReport, summarize, type ScenarioRun } from '../../src/lab/report.js';
 
 test('bad lab flags: each one listed, exit 2, no stack trace, nothing started', async () => {
   const r = await runEbb(['lab', '--latency', 'foo', '--rps', '-1', '--fixed-wait', '1.5', '--auto', 'auto:1', '--html', '/nonexistent-dir/x.html', '--client-model', 'teleport']);
@@ -52,4 +52,12 @@ test('a scenario with its own run() reports its start to the progress line (the 
   const own = { name: 'own-flow', description: () => 'x', run: async () => ({ result: summarize('own-flow', [], [], {}), records: [], events: [], description: 'x', notes: [] }) };
   await runScenario(own, DEFAULT_SETTINGS, { deadline: Infinity, index: 6, of: 6, onProgress: (p) => seen.push(`${p.scenario} ${p.index}/${p.of} ${String(p.elapsed)}`) });
   assert.deepEqual(seen, ['own-flow 6/6 null']);
+});
+
+test('the old proxy\'s shutdown lines become sentences in the notes, not raw JSON', () => {
+  const started = describeProxyLog({ level: 30, msg: 'shutdown started', reason: 'SIGTERM', waitBeforeExit: { mode: 'auto', minSeconds: 2, quietSeconds: 2, maxSeconds: 19 }, drainTimeoutSeconds: 10, inFlight: { requests: 15, handles: { 'inbound:http1': 47, listener: 1 } } });
+  assert.equal(started, 'shutdown started (SIGTERM): wait auto (min 2 s, quiet 2 s, max 19 s), drain timeout 10 s; in flight: 15 requests, 47 inbound:http1, 1 listener');
+  const done = describeProxyLog({ msg: 'shutdown complete', reason: 'SIGTERM', waitEndedBy: 'quiet', drainEndedBy: 'idle', waitingMs: 4012, drainingMs: 140, totalMs: 4152, servedWhileWaiting: 812, inFlightAtTrigger: { requests: 3, handles: {} }, inFlightAtDraining: { requests: 0, handles: {} }, forcedCloses: 0 });
+  assert.match(done, /^shutdown complete \(SIGTERM\): waited 4\.01 s \(ended by quiet\), drained 0\.14 s \(ended by idle\)/);
+  for (const s of [started, done]) assert.doesNotMatch(s, /[{}"]/);
 });
