@@ -24,6 +24,8 @@ import type { Upstream } from './upstream.js';
  * on the connection does; requests pipelined behind it are answered first (served, or 503).
  */
 const kConn = Symbol('ebb.h1conn');
+/** How long a connection answered with a parse error or 408 may stay open for its client to read the answer and close. */
+const FAILED_LINGER_MS = 5_000;
 
 interface ConnState {
   readonly socket: Socket;
@@ -142,6 +144,11 @@ export class Http1Proxy {
     state.failed = '';
     if (cutOpen) state.cut!(400);
     state.socket.end(bytes);
+    // Read on (what arrives is refused again and dropped) so the client's FIN is seen and the
+    // connection closes; paused, it kept its fd and drain handle after the client had gone.
+    // One that never closes is cut after a bounded linger.
+    state.socket.resume();
+    setTimeout(() => state.socket.destroy(), FAILED_LINGER_MS).unref();
   }
 
   /**

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, startProxy, rawConnect } from './harness.js';
+import { startApp, startProxy, rawConnect, state, eventually } from './harness.js';
 import { loadProxyConfig } from '../../src/config/proxy.js';
 
 // Slowloris: a client that sends its request head one byte at a time never completes it. The
@@ -27,6 +27,15 @@ test('a trickled request head gets 408 and is closed; an idle keep-alive connect
   const stalled = await rawConnect(p.port);
   stalled.socket.write('GE');
   assert.match(await stalled.closed, /^HTTP\/1\.1 408 /);
+
+  // Both clients have gone: the proxy reads their FIN and lets go of the connections (it kept
+  // the fd and its drain handle of every connection it had answered 408, since it read no more).
+  const connections = async (): Promise<Record<string, number>> => {
+    const { listener: _listener, ...rest } = ((await state(p.admin)).inFlight as { handles: Record<string, number> }).handles;
+    return rest;
+  };
+  await eventually(async () => Object.keys(await connections()).length === 0, 'the 408-answered connections released')
+    .catch(async (e: Error) => { throw new Error(`${e.message}: /state still holds ${JSON.stringify(await connections())}`); });
 
   const idle = await rawConnect(p.port);
   idle.socket.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
