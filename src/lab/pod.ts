@@ -319,15 +319,7 @@ export class LabPod implements ContainerDriver {
     // Never a port outside the pod: on a shared machine that could be anyone's.
     const port = this.portMap.get(String(action.port));
     if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${action.port} is not known in this pod` });
-    return new Promise((resolve) => {
-      const req = http.get({ host: this.host, port, path: action.path, signal }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => { if (body.length < 500) body += d; });
-        res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 400, detail: `${res.statusCode} ${body.trim().slice(0, 200)}` }));
-        res.on('error', (e) => resolve({ ok: false, detail: e.message }));
-      });
-      req.on('error', (e) => resolve({ ok: false, detail: (e as NodeJS.ErrnoException).code ?? e.message }));
-    });
+    return hookGet({ host: this.host, port, path: action.path, signal });
   }
 
   /** Ends every process of this pod (KILL), and waits for them. */
@@ -426,5 +418,21 @@ function canConnect(host: string, port: number): Promise<boolean> {
     const s = net.connect({ host, port });
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * An httpGet hook's request, as the kubelet judges it: any status below 400 is success; the
+ * detail is the status and the start of the body, or the connection error's code.
+ */
+export function hookGet(options: http.RequestOptions): Promise<HookResult> {
+  return new Promise((resolve) => {
+    const req = http.get(options, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { if (body.length < 500) body += d; });
+      res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 400, detail: `${res.statusCode} ${body.trim().slice(0, 200)}` }));
+      res.on('error', (e) => resolve({ ok: false, detail: e.message }));
+    });
+    req.on('error', (e) => resolve({ ok: false, detail: (e as NodeJS.ErrnoException).code ?? e.message }));
   });
 }

@@ -16,7 +16,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { VERSION } from '../version.js';
 import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
 import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
-import { envOf, isProxyContainer } from './pod.js';
+import { envOf, hookGet, isProxyContainer } from './pod.js';
 
 /** The image the built-in manifest names for the app. */
 export const DEMO_APP_IMAGE = 'ebb-lab/demo-app';
@@ -385,15 +384,7 @@ export class PodmanPod implements ContainerDriver {
   }
 
   private get(port: number, path: string, signal: AbortSignal): Promise<HookResult> {
-    return new Promise((resolve) => {
-      const req = http.get({ host: this.host, port, path, agent: false, signal }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => { if (body.length < 500) body += d; });
-        res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 400, detail: `${res.statusCode} ${body.trim().slice(0, 200)}` }));
-        res.on('error', (e) => resolve({ ok: false, detail: e.message }));
-      });
-      req.on('error', (e) => resolve({ ok: false, detail: (e as NodeJS.ErrnoException).code ?? e.message }));
-    });
+    return hookGet({ host: this.host, port, path, agent: false, signal });
   }
 
   /** Removes the pod and everything in it, and waits for the watchers to end. */
