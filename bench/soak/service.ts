@@ -1,18 +1,9 @@
 // What the soak's app and its clients agree on: the fixed body, and the gRPC service defined without a
-// .proto file (messages are JSON).
+// .proto file (messages are JSON), built like the tests' service (test/proxy/grpc.ts).
 import * as grpc from '@grpc/grpc-js';
+import { method } from '../../test/proxy/grpc.js';
 
 export const BODY = 'hello from the ebb soak app\n';
-
-const json = {
-  serialize: (v: unknown): Buffer => Buffer.from(JSON.stringify(v)),
-  deserialize: (b: Buffer): unknown => JSON.parse(b.toString()) as unknown,
-};
-const method = (path: string, responseStream: boolean) => ({
-  path, requestStream: false, responseStream,
-  requestSerialize: json.serialize, requestDeserialize: json.deserialize,
-  responseSerialize: json.serialize, responseDeserialize: json.deserialize,
-});
 
 export const GRPC_SERVICE = {
   echo: method('/ebb.soak.Soak/Echo', false),

@@ -8,7 +8,8 @@ const json = {
   serialize: (v: unknown): Buffer => Buffer.from(JSON.stringify(v)),
   deserialize: (b: Buffer): unknown => JSON.parse(b.toString()) as unknown,
 };
-const method = (path: string, responseStream: boolean) => ({
+/** A unary or server-streaming method of a JSON-message service at `path`. */
+export const method = (path: string, responseStream: boolean) => ({
   path, requestStream: false, responseStream,
   requestSerialize: json.serialize, requestDeserialize: json.deserialize,
   responseSerialize: json.serialize, responseDeserialize: json.deserialize,
