@@ -210,3 +210,43 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'wait-before-exit': 'the proxy\'s own wait, auto or auto:MIN:QUIET:MAX: keep serving after TERM until inbound traffic is quiet for QUIET s, between MIN and MAX s (default: none, the fixed --wait-before-exit-seconds)',
   'job-exit': `classic-mode Jobs/CronJobs: how the proxy leaves when the app is done: watch (shareProcessNamespace + EBB_EXIT_WHEN_APP_EXITS), await (wrap each app command in \`ebb await --shutdown --\`; ebb must be in the app image) or none (default ${DEFAULT_INJECT_CONFIG.jobExit})`,
 };
+
+/** ebb's own keys under config.ebb.io/ that are not settings (the webhook's opt-out label). */
+const NON_SETTING_KEYS: readonly string[] = ['admission-webhooks'];
+
+/**
+ * The `config.ebb.io/…` annotations of a map that name no setting (a typo is otherwise silently
+ * ignored, and the workload gets the default it was meant to override), each with the closest
+ * setting's flag when one is close enough to be the likely intent.
+ */
+export function unknownSettingAnnotations(annotations: Readonly<Record<string, unknown>> | undefined): { annotation: string; suggestion?: string }[] {
+  if (!annotations) return [];
+  const flags = SETTINGS.map((s) => s.flag);
+  const out: { annotation: string; suggestion?: string }[] = [];
+  for (const key of Object.keys(annotations)) {
+    if (!key.startsWith(CONFIG_ANNOTATION_PREFIX)) continue;
+    const name = key.slice(CONFIG_ANNOTATION_PREFIX.length);
+    if (flags.includes(name) || NON_SETTING_KEYS.includes(name)) continue;
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const f of flags) {
+      const d = editDistance(name.toLowerCase(), f);
+      if (d < bestDistance) { bestDistance = d; best = f; }
+    }
+    // Close enough to be a typo: a few edits, or the setting's name inside it (plural, prefix).
+    const close = best !== undefined && (bestDistance <= Math.max(2, Math.floor(best.length / 4)) || name.includes(best) || best.includes(name));
+    out.push(close ? { annotation: key, suggestion: CONFIG_ANNOTATION_PREFIX + best } : { annotation: key });
+  }
+  return out;
+}
+
+/** Levenshtein distance (insert, delete, substitute), for the "did you mean" above. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -4,7 +4,7 @@
  * The CLI applies the patch to the manifest it read; the webhook returns it to the API server.
  */
 import fjp from 'fast-json-patch';
-import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnnotations } from './config.js';
+import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnnotations, unknownSettingAnnotations } from './config.js';
 import { PatchBuilder, type Path } from './patch.js';
 import { evaluateTiming, findProxy, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
@@ -57,6 +57,20 @@ function refused(obj: unknown, reason: ReasonCode, reasonParams: Params = {}): I
 
 function skipped(obj: unknown, reason: ReasonCode, reasonParams: Params = {}, status: ResourceStatus = 'skipped'): InjectResult {
   return { patch: [], report: report(obj, status, { reason, reasonParams }) };
+}
+
+/** unknown_setting warnings for the config.ebb.io/ annotations that name no setting (workload's and template's). */
+function unknownSettingFindings(...maps: JsonObject[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const m of maps) {
+    for (const u of unknownSettingAnnotations(m)) {
+      if (seen.has(u.annotation)) continue;
+      seen.add(u.annotation);
+      out.push({ code: 'unknown_setting', severity: 'warning', params: u.suggestion ? { annotation: u.annotation, suggestion: u.suggestion } : { annotation: u.annotation } });
+    }
+  }
+  return out;
 }
 
 function annotationsAt(root: unknown, metaPath: Path): JsonObject {
@@ -223,9 +237,13 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const settled = applySettings(config, { ...overridesFromAnnotations(ownAnn), ...overridesFromAnnotations(tplAnn) });
   const { problems } = settled;
   const cfg = withImpliedProxyWait(settled.config);
-  if (problems.length) {
+  if (problems.length === 1) {
     const p = problems[0]!;
     return refused(object, 'invalid_value', { field: CONFIG_ANNOTATION_PREFIX + p.flag, value: JSON.stringify(p.value), problem: p.problem });
+  }
+  // Every bad setting at once, so one round of fixes is enough.
+  if (problems.length) {
+    return refused(object, 'invalid_values', { count: problems.length, list: problems.map((p) => `${CONFIG_ANNOTATION_PREFIX}${p.flag} is ${JSON.stringify(p.value)}: ${p.problem}`).join('; ') });
   }
   if (spec0.hostNetwork === true) return refused(object, 'host_network');
   const mesh = otherMesh(spec0);
@@ -296,7 +314,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const finalSpec = b.get(specPath) as JsonObject;
   const timing = timingModel(finalSpec);
   const rules = evaluateTiming(timing, { requestedWaitSeconds: cfg.mode === 'native' ? cfg.waitBeforeExitSeconds : 0, takesTraffic: appPorts(finalSpec).tcp.length > 0 });
-  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...jobFindings];
+  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...jobFindings, ...unknownSettingFindings(ownAnn, tplAnn)];
   return {
     patch: b.ops,
     report: report(object, 'injected', { reinjected, findings, passes: rules.passes, timing }),
@@ -364,7 +382,7 @@ export function check(object: unknown, config: InjectConfig, opts: CheckOptions 
     const timing = timingModel(spec, opts);
     const rules = evaluateTiming(timing, { takesTraffic: appPorts(spec).tcp.length > 0 });
     const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec),
-      ...jobExitCheck(object.kind, spec)];
+      ...jobExitCheck(object.kind, spec), ...unknownSettingFindings(tplPath.length ? annotationsAt(object, ['metadata']) : {}, annotationsAt(tpl, ['metadata']))];
     return report(object, 'injected', { findings, passes: rules.passes, timing });
   }
   const injected = inject(object, config);

@@ -18,6 +18,7 @@ export const REASONS = {
   host_network: () => 'hostNetwork: true: the proxy cannot sit in front of an app that uses the node\'s network',
   other_mesh: (p: Params) => `another mesh's sidecar is already present (${p.container}); remove it before injecting ebb`,
   invalid_value: (p: Params) => `${p.field} is ${p.value}: ${p.problem}`,
+  invalid_values: (p: Params) => `${p.count} settings are invalid: ${p.list}`,
   native_needs_kube_1_29: (p: Params) => `native sidecars need Kubernetes >= 1.29 (target is ${p.kubeVersion}); use --mode classic`,
   port_conflict: (p: Params) => `container port ${p.port} is also a proxy port; change the app port or the proxy's ${p.flag}`,
   already_enabled: () => 'already labelled and annotated ebb.io/inject: enabled',
@@ -196,6 +197,10 @@ export const FINDINGS = {
   istio_job_will_not_complete: {
     message: (p) => `${p.kind} with a classic istio-proxy and no app command that calls the agent's /quitquitquit: the proxy keeps running after the app exits, so the Job never completes`,
     fix: 'end the app command with `curl -fsS -X POST http://127.0.0.1:15020/quitquitquit`, or use native sidecars (ENABLE_NATIVE_SIDECARS)',
+  },
+  unknown_setting: {
+    message: (p) => `annotation ${p.annotation} is not an ebb setting, so it is ignored and the default applies${p.suggestion ? `: did you mean ${p.suggestion}?` : ''}`,
+    fix: (p) => (p.suggestion ? `rename it to ${p.suggestion}` : 'remove it, or use one of the config.ebb.io/ settings listed in docs/inject.md'),
   },
   not_injected: {
     message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,
