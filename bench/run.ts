@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { echo, h2load, wrk, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { findTool, killAll, pinned, rssBytes, run, Sampler, sleep, start, stop, type Pinning } from './lib/procs.js';
 import { hottest } from './lib/profile.js';
-import { cpuUsPerRequest, ratios, renderCells, renderRatios, RSS_IDLE_GOAL_MB, type Cell } from './lib/report.js';
+import { cpuUsPerRequest, ratios, renderCells, renderRatios, RSS_IDLE_GOAL_MB, RSS_LOAD_GOAL_MB, type Cell } from './lib/report.js';
 import { APT_HINT, SCENARIOS, TARGETS, upstreamFor, type Ctx, type Scenario, type UpstreamPorts } from './lib/targets.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -22,6 +22,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only A,B        only these scenarios (${Object.keys(SCENARIOS).join(', ')}) and/or proxies (${TARGETS.map((t) => t.name).join(', ')})
   --out FILE        results file (default bench-results.json)
   --no-pin          do not pin processes to CPUs with taskset
+  --layout L        shared (default): the proxy and the upstream on CPU 0, the load generator on CPU 1;
+                    alone: the proxy alone on CPU 0, the upstream with the load generator on CPU 1
   --profile         run ebb under node --cpu-prof: profiles in bench-profiles/, hottest functions printed`;
 
 const OPTIONS = {
@@ -31,11 +33,14 @@ const OPTIONS = {
   only: { type: 'string', default: '' },
   out: { type: 'string', default: 'bench-results.json' },
   'no-pin': { type: 'boolean', default: false },
+  layout: { type: 'string', default: 'shared' },
   profile: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 
-function options(): { durationS: number; warmupS: number; connections: number; only: string[]; out: string; pin: boolean; profile: boolean } {
+type Layout = 'shared' | 'alone';
+
+function options(): { durationS: number; warmupS: number; connections: number; only: string[]; out: string; pin: boolean; layout: Layout; profile: boolean } {
   let parsed;
   try {
     parsed = parseArgs({ options: OPTIONS });
@@ -58,11 +63,15 @@ function options(): { durationS: number; warmupS: number; connections: number; o
   const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
   const known = new Set<string>([...Object.keys(SCENARIOS), ...TARGETS.map((t) => t.name)]);
   for (const o of only) if (!known.has(o)) problems.push(`--only: unknown name ${JSON.stringify(o)} (known: ${[...known].join(', ')})`);
+  if (values.layout !== 'shared' && values.layout !== 'alone') problems.push(`--layout must be shared or alone, got ${JSON.stringify(values.layout)}`);
   if (problems.length) { console.error(problems.join('\n') + '\n\n' + USAGE); process.exit(64); }
-  return { durationS, warmupS, connections, only, out: values.out, pin: !values['no-pin'], profile: values.profile };
+  return { durationS, warmupS, connections, only, out: values.out, pin: !values['no-pin'], layout: values.layout as Layout, profile: values.profile };
 }
 
 const BODY_PREFIX = 'hello from the ebb bench upstream';
+/** The fixed-rate HTTP/1 load (h1-2k): this many keep-alive clients, this many requests per second in all. */
+const RATE_CLIENTS = 10;
+const RATE_TOTAL = 2000;
 
 /** One real request (or echo) through the target before measuring: a fast 502 is not throughput. */
 async function verify(s: Scenario, port: number): Promise<void> {
@@ -121,7 +130,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const tools = { wrk: findTool('wrk'), h2load: findTool('h2load'), taskset: findTool('taskset'), haproxy: findTool('haproxy'), nginx: findTool('nginx') };
   const nCpu = availableParallelism();
-  const pin: Pinning = { taskset: opt.pin && tools.taskset && nCpu >= 2 ? tools.taskset : null, proxyCpu: 0, loadCpu: 1 };
+  const pin: Pinning = { taskset: opt.pin && tools.taskset && nCpu >= 2 ? tools.taskset : null, proxyCpu: 0, loadCpu: 1, upstreamCpu: opt.layout === 'alone' ? 1 : 0 };
   const notes: string[] = [];
   if (!opt.pin) notes.push('pinning disabled by --no-pin: proxy and load generator share every CPU');
   else if (!tools.taskset) notes.push('taskset not found (util-linux): running unpinned, numbers are noisier');
@@ -129,9 +138,10 @@ async function main(): Promise<void> {
   const missingTools = (['wrk', 'h2load', 'haproxy', 'nginx'] as const).filter((t) => !tools[t]);
   if (missingTools.length) notes.push(`not installed: ${missingTools.join(', ')} — their cells are skipped. Install with: ${APT_HINT}`);
 
-  const pinning = pin.taskset
-    ? `CPU ${pin.proxyCpu}: proxy under test + upstream server; CPU ${pin.loadCpu}: load generator (wrk / h2load / echo client) — pinned with taskset`
-    : 'unpinned (see notes)';
+  const pinning = !pin.taskset ? 'unpinned (see notes)'
+    : opt.layout === 'alone'
+      ? `layout alone — CPU ${pin.proxyCpu}: proxy under test alone; CPU ${pin.loadCpu}: upstream server + load generator (wrk / h2load / echo client) — pinned with taskset`
+      : `layout shared — CPU ${pin.proxyCpu}: proxy under test + upstream server; CPU ${pin.loadCpu}: load generator (wrk / h2load / echo client) — pinned with taskset`;
   const h2Clients = Math.max(1, Math.round(opt.connections / 5));
   const meta = {
     startedAt: startedAt.toISOString(),
@@ -139,9 +149,10 @@ async function main(): Promise<void> {
     cpu: `${cpus()[0]?.model ?? 'unknown'} × ${nCpu}`,
     loadavgAtStart: loadavg().map((l) => Number(l.toFixed(2))),
     pinning,
+    layout: opt.layout,
     durationS: opt.durationS,
     warmupS: opt.warmupS,
-    connections: { h1: opt.connections, tcp: opt.connections, h2c: `${h2Clients} clients × 10 streams`, 'tcp-echo': '4 connections × 1 MiB window' },
+    connections: { h1: opt.connections, 'h1-2k': `${RATE_CLIENTS} clients × ${RATE_TOTAL / RATE_CLIENTS} req/s`, tcp: opt.connections, h2c: `${h2Clients} clients × 10 streams`, 'tcp-echo': '4 connections × 1 MiB window' },
     tools: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v ?? null])),
     versions: {} as Record<string, string>,
     upstreamRssBytes: null as number | null,
@@ -166,8 +177,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => process.exit(130));
   process.on('SIGTERM', () => process.exit(143));
 
-  // The upstream shares the proxy's CPU: on two cores that is the only way to keep the load generator alone.
-  const [ucmd, uargs] = pinned(pin, 'proxy', process.execPath, [new URL('./upstream.js', import.meta.url).pathname]);
+  // Layout shared: the upstream shares the proxy's CPU, so the load generator is alone on the other.
+  // Layout alone: the proxy has its CPU to itself (what it costs when the app is elsewhere).
+  const [ucmd, uargs] = pinned(pin, 'upstream', process.execPath, [new URL('./upstream.js', import.meta.url).pathname]);
   let portsLine: (v: UpstreamPorts) => void = () => {};
   const gotPorts = new Promise<UpstreamPorts>((r) => { portsLine = r; });
   const upstream = start(ucmd, uargs, { onLine: (l) => { if (l.startsWith('{')) portsLine(JSON.parse(l) as UpstreamPorts); } });
@@ -178,7 +190,7 @@ async function main(): Promise<void> {
   const cells: Cell[] = [];
   for (const s of Object.keys(SCENARIOS) as Scenario[]) {
     if (onlyScenarios.length && !onlyScenarios.includes(s)) continue;
-    const needs = s === 'h2c' ? 'h2load' : s === 'tcp-echo' ? null : 'wrk';
+    const needs = s === 'h2c' || s === 'h1-2k' ? 'h2load' : s === 'tcp-echo' ? null : 'wrk';
     console.log(`== ${s}: ${SCENARIOS[s]}`);
     for (const t of TARGETS) {
       if (!t.scenarios.includes(s) || (onlyTargets.length && !onlyTargets.includes(t.name))) continue;
@@ -199,7 +211,7 @@ async function main(): Promise<void> {
   const rs = ratios(cells);
   console.log('\nResults (RSS from /proc/<pid>/status VmRSS: idle = 1 s after it listens, load = peak while measured; CPU = share of one core while measured)');
   console.log(renderCells(cells));
-  console.log(`\nebb relative to each peer (throughput ratio; > 1 means ebb is faster). Targets from issue 2, reported not asserted:`);
+  console.log(`\nebb relative to each peer (throughput ratio; > 1 means ebb is faster). Targets from issue 16, reported not asserted:`);
   console.log(rs.length ? renderRatios(rs) : '(no ratios: ebb or its peers did not run)');
   const skipped = cells.filter((c) => c.status !== 'ok');
   if (skipped.length) {
@@ -207,10 +219,10 @@ async function main(): Promise<void> {
     for (const c of skipped) console.log(`  ${c.scenario} ${c.target}: ${c.status} — ${c.note}`);
   }
   if (missingTools.length) console.log(`\nSetup: ${APT_HINT}`);
-  console.log(`\nCaveat: one machine, ${pin.taskset ? 'the proxy and the upstream share one core' : 'unpinned'}; other work on the machine (load average at start ${meta.loadavgAtStart[0]}) moves numbers. Compare ratios within one run, not across runs.`);
+  console.log(`\nCaveat: one machine, ${!pin.taskset ? 'unpinned' : opt.layout === 'alone' ? 'the upstream shares the load generator\'s core' : 'the proxy and the upstream share one core'}; other work on the machine (load average at start ${meta.loadavgAtStart[0]}) moves numbers. Compare ratios within one run, not across runs.`);
 
   const out = resolve(opt.out);
-  writeFileSync(out, JSON.stringify({ meta, targets: TARGETS.map((t) => ({ name: t.name, what: t.what })), cells, ratios: rs, rssIdleGoalMB: RSS_IDLE_GOAL_MB, notes }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ meta, targets: TARGETS.map((t) => ({ name: t.name, what: t.what })), cells, ratios: rs, rssIdleGoalMB: RSS_IDLE_GOAL_MB, rssLoadGoalMB: RSS_LOAD_GOAL_MB, notes }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 
@@ -250,6 +262,7 @@ async function measure(
     const url = `http://127.0.0.1:${running.port}/`;
     let r: LoadResult;
     if (s === 'h2c') r = await h2load(tools.h2load!, url, { ...lo, connections: h2Clients, streams: 10 });
+    else if (s === 'h1-2k') r = await h2load(tools.h2load!, url, { ...lo, connections: RATE_CLIENTS, streams: 1, h1: true, rps: RATE_TOTAL / RATE_CLIENTS });
     else if (s === 'tcp-echo') r = await echo(running.port, { ...lo, connections: 4 });
     else r = await wrk(tools.wrk!, url, lo);
     const sampled = (sampler as Sampler | null)?.finish();

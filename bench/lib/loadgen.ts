@@ -65,10 +65,15 @@ export async function wrk(wrkPath: string, url: string, o: LoadOptions): Promise
   };
 }
 
-export async function h2load(h2loadPath: string, url: string, o: LoadOptions & { streams: number }): Promise<LoadResult> {
+/**
+ * h2load: h2c with prior knowledge, or with `h1` HTTP/1.1 keep-alive; with `rps`, each client
+ * sends at most that many requests per second (a fixed-rate load: latency, not throughput).
+ */
+export async function h2load(h2loadPath: string, url: string, o: LoadOptions & { streams: number; h1?: boolean; rps?: number }): Promise<LoadResult> {
   const log = join(o.tmp, 'h2load.log');
   writeFileSync(log, '');
-  const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`, `-D${o.durationS}`, `--warm-up-time=${o.warmupS}`, `--log-file=${log}`, url];
+  const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`, `-D${o.durationS}`, `--warm-up-time=${o.warmupS}`, `--log-file=${log}`,
+    ...(o.h1 ? ['--h1'] : []), ...(o.rps ? [`--rps=${o.rps}`] : []), url];
   const [cmd, a] = pinned(o.pin, 'load', h2loadPath, args);
   const timer = measureAfterWarmup(o);
   const r = await run(cmd, a, (o.warmupS + o.durationS + 30) * 1000);

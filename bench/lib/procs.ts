@@ -15,12 +15,15 @@ export function findTool(name: string): string | null {
   return null;
 }
 
-/** CPU pinning plan. `cpu` null means "run unpinned" (taskset missing or a single CPU). */
-export interface Pinning { taskset: string | null; proxyCpu: number; loadCpu: number }
+/**
+ * CPU pinning plan. `taskset` null means "run unpinned" (taskset missing or a single CPU).
+ * `upstreamCpu` is the proxy's CPU (layout shared) or the load generator's (layout alone).
+ */
+export interface Pinning { taskset: string | null; proxyCpu: number; loadCpu: number; upstreamCpu: number }
 
-export function pinned(pin: Pinning, which: 'proxy' | 'load', cmd: string, args: string[]): [string, string[]] {
+export function pinned(pin: Pinning, which: 'proxy' | 'load' | 'upstream', cmd: string, args: string[]): [string, string[]] {
   if (!pin.taskset) return [cmd, args];
-  const cpu = which === 'proxy' ? pin.proxyCpu : pin.loadCpu;
+  const cpu = which === 'proxy' ? pin.proxyCpu : which === 'load' ? pin.loadCpu : pin.upstreamCpu;
   // taskset execs the command, so the child's pid is the measured process itself.
   return [pin.taskset, ['-c', String(cpu), cmd, ...args]];
 }

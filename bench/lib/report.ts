@@ -22,9 +22,11 @@ export interface Cell {
 }
 
 export interface Ratio {
+  /** 'rss' lines are ebb's memory; 'cpu' and 'p99' lines compare CPU/req and fixed-rate latency. */
   scenario: Scenario | 'rss';
+  kind: 'throughput' | 'cpu' | 'p99' | 'rss-idle' | 'rss-load';
   peer: string;
-  /** ebb ÷ peer throughput (or ebb's idle RSS in MB for the "rss" line). */
+  /** throughput: ebb ÷ peer; cpu: ebb's CPU/req ÷ the peer's; p99: ebb's p99 − the peer's (ms); rss: ebb's worst MB. */
   value: number;
   ebbP99Us?: number | null;
   peerP99Us?: number | null;
@@ -33,38 +35,72 @@ export interface Ratio {
   caveat?: string;
 }
 
-/** The issue's targets: reported, never asserted. */
+/** Issue 16's targets (and issue 2's that still stand): reported, never asserted. */
 const GOALS: { scenario: Scenario; peer: string; min: number }[] = [
+  { scenario: 'h1', peer: 'haproxy', min: 0.6 }, // with --layout alone
+  { scenario: 'h1', peer: 'undici', min: 2.0 },
   { scenario: 'h1', peer: 'fastify', min: 1.3 },
-  { scenario: 'h1', peer: 'undici', min: 1.0 },
-  { scenario: 'tcp', peer: 'pipe', min: 0.9 },
-  { scenario: 'tcp-echo', peer: 'pipe', min: 0.9 },
+  { scenario: 'tcp', peer: 'pipe', min: 0.95 },
+  { scenario: 'tcp-echo', peer: 'pipe', min: 1.0 },
 ];
-export const RSS_IDLE_GOAL_MB = 60;
+/** CPU/req: ebb at most `maxUs` and (or, with `either`) at most `maxOfPeer` × the peer's CPU/req in the same run. */
+const CPU_GOALS: { scenario: Scenario; maxUs: number; peer: string; maxOfPeer: number; either: boolean }[] = [
+  { scenario: 'h1', maxUs: 20, peer: 'haproxy', maxOfPeer: 1.6, either: false },
+  { scenario: 'h2c', maxUs: 25, peer: 'h2fwd', maxOfPeer: 1.0, either: true },
+];
+/** Fixed-rate latency: ebb's p99 at most the peer's + this many ms. */
+const P99_GOAL = { scenario: 'h1-2k' as Scenario, peer: 'haproxy', plusMs: 0.5 };
+export const RSS_IDLE_GOAL_MB = 48;
+export const RSS_LOAD_GOAL_MB = 96;
 
 export function ratios(cells: Cell[]): Ratio[] {
   const out: Ratio[] = [];
   const ok = cells.filter((c) => c.status === 'ok' && c.rate);
+  const caveat = (a: Cell, b?: Cell): { caveat?: string } => (((a.errors ?? 0) + (b?.errors ?? 0)) ? { caveat: 'errors during the run: the ratio is not a fair number' } : {});
   for (const e of ok.filter((c) => c.target === 'ebb')) {
+    if (e.scenario === 'h1-2k') continue; // a fixed rate: every proxy does the same req/s
     for (const p of ok.filter((c) => c.scenario === e.scenario && c.target !== 'ebb')) {
       const goal = GOALS.find((g) => g.scenario === e.scenario && g.peer === p.target);
       const value = e.rate! / p.rate!;
-      const errs = (e.errors ?? 0) + (p.errors ?? 0);
       out.push({
-        scenario: e.scenario,
-        peer: p.target,
-        value,
-        ebbP99Us: e.p99Us,
-        peerP99Us: p.p99Us,
-        ...(goal ? { target: `≥ ${goal.min}×`, met: value >= goal.min } : {}),
-        ...(errs ? { caveat: 'errors during the run: the ratio is not a fair number' } : {}),
+        scenario: e.scenario, kind: 'throughput', peer: p.target, value, ebbP99Us: e.p99Us, peerP99Us: p.p99Us,
+        ...(goal ? { target: `≥ ${goal.min}×`, met: value >= goal.min } : {}), ...caveat(e, p),
       });
     }
   }
-  const idle = ok.filter((c) => c.target === 'ebb' && c.rssIdleBytes).map((c) => c.rssIdleBytes! / 1e6);
+  for (const g of CPU_GOALS) {
+    const e = ok.find((c) => c.target === 'ebb' && c.scenario === g.scenario);
+    const ebbUs = e?.cpuUsPerRequest;
+    if (!e || ebbUs === null || ebbUs === undefined) continue;
+    const peerUs = ok.find((c) => c.target === g.peer && c.scenario === g.scenario)?.cpuUsPerRequest ?? null;
+    const underAbs = ebbUs <= g.maxUs;
+    const underPeer = peerUs !== null ? ebbUs <= g.maxOfPeer * peerUs : null;
+    const met = g.either ? underAbs || underPeer === true : underAbs && underPeer !== false;
+    out.push({
+      scenario: g.scenario, kind: 'cpu', peer: g.peer, value: peerUs ? ebbUs / peerUs : NaN,
+      target: `≤ ${g.maxUs}µs ${g.either ? 'or' : 'and'} ≤ ${g.maxOfPeer}× ${g.peer} (ebb ${ebbUs.toFixed(1)}µs, ${g.peer} ${peerUs === null ? '–' : `${peerUs.toFixed(1)}µs`})`,
+      met, ...caveat(e),
+    });
+  }
+  const e2k = ok.find((c) => c.target === 'ebb' && c.scenario === P99_GOAL.scenario);
+  const p2k = ok.find((c) => c.target === P99_GOAL.peer && c.scenario === P99_GOAL.scenario);
+  if (e2k?.p99Us && p2k?.p99Us) {
+    const diffMs = (e2k.p99Us - p2k.p99Us) / 1000;
+    out.push({
+      scenario: P99_GOAL.scenario, kind: 'p99', peer: P99_GOAL.peer, value: diffMs, ebbP99Us: e2k.p99Us, peerP99Us: p2k.p99Us,
+      target: `p99 ≤ ${P99_GOAL.peer} + ${P99_GOAL.plusMs} ms`, met: diffMs <= P99_GOAL.plusMs, ...caveat(e2k, p2k),
+    });
+  }
+  const ebbs = ok.filter((c) => c.target === 'ebb');
+  const idle = ebbs.filter((c) => c.rssIdleBytes).map((c) => c.rssIdleBytes! / 1e6);
   if (idle.length) {
     const worst = Math.max(...idle);
-    out.push({ scenario: 'rss', peer: 'idle', value: worst, target: `≤ ${RSS_IDLE_GOAL_MB} MB`, met: worst <= RSS_IDLE_GOAL_MB });
+    out.push({ scenario: 'rss', kind: 'rss-idle', peer: 'idle', value: worst, target: `≤ ${RSS_IDLE_GOAL_MB} MB`, met: worst <= RSS_IDLE_GOAL_MB });
+  }
+  const load = ebbs.filter((c) => c.rssLoadBytes).map((c) => c.rssLoadBytes! / 1e6);
+  if (load.length) {
+    const worst = Math.max(...load);
+    out.push({ scenario: 'rss', kind: 'rss-load', peer: 'load', value: worst, target: `≤ ${RSS_LOAD_GOAL_MB} MB`, met: worst <= RSS_LOAD_GOAL_MB });
   }
   return out;
 }
@@ -121,13 +157,15 @@ export function renderCells(cells: Cell[]): string {
 export function renderRatios(rs: Ratio[]): string {
   const rows = [['scenario', 'ebb vs', 'ratio', 'p99 ebb/peer', 'target', 'verdict']];
   for (const r of rs) {
-    if (r.scenario === 'rss') {
-      rows.push(['idle RSS', 'ebb (worst run)', `${r.value.toFixed(1)} MB`, '', r.target ?? '', r.met ? 'met' : 'MISSED']);
-      continue;
-    }
+    const verdict = r.target ? (r.met ? 'met' : 'MISSED') + (r.caveat ? ' (errors!)' : '') : '';
     const p99 = r.ebbP99Us && r.peerP99Us ? `${fmtLatency(r.ebbP99Us)} / ${fmtLatency(r.peerP99Us)}` : '';
-    const verdict = r.target ? (r.met ? 'met' : 'MISSED') : '';
-    rows.push([r.scenario, r.peer, `${r.value.toFixed(2)}×`, p99, r.target ?? '', verdict + (r.caveat ? ' (errors!)' : '')]);
+    switch (r.kind) {
+      case 'rss-idle': rows.push(['idle RSS', 'ebb (worst run)', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
+      case 'rss-load': rows.push(['load RSS', 'ebb (worst run)', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
+      case 'cpu': rows.push([`${r.scenario} CPU/req`, r.peer, Number.isFinite(r.value) ? `${r.value.toFixed(2)}×` : '–', '', r.target ?? '', verdict]); break;
+      case 'p99': rows.push([`${r.scenario} p99`, r.peer, `${r.value >= 0 ? '+' : ''}${r.value.toFixed(2)} ms`, p99, r.target ?? '', verdict]); break;
+      default: rows.push([r.scenario, r.peer, `${r.value.toFixed(2)}×`, p99, r.target ?? '', verdict]);
+    }
   }
   return table(rows);
 }

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findTool, freePort, pinned, start, stop, waitForPort, type Pinning, type Proc } from './procs.js';
 
-export type Scenario = 'h1' | 'h2c' | 'tcp' | 'tcp-echo';
+export type Scenario = 'h1' | 'h1-2k' | 'h2c' | 'tcp' | 'tcp-echo';
 
 export const SCENARIOS: Record<Scenario, string> = {
   h1: 'HTTP/1.1 keep-alive (wrk)',
+  'h1-2k': 'HTTP/1.1 keep-alive at a fixed 2,000 req/s (h2load --h1 --rps): latency, not throughput',
   h2c: 'HTTP/2 cleartext, prior knowledge (h2load)',
   tcp: 'opaque TCP, HTTP/1.1 requests through a TCP-only path (wrk)',
   'tcp-echo': 'opaque TCP, bulk bytes to an echo server and back (bench echo client)',
@@ -18,7 +19,7 @@ export interface UpstreamPorts { http: number; h2c: number; echo: number }
 
 /** The upstream port a scenario's traffic ends at. */
 export function upstreamFor(s: Scenario, u: UpstreamPorts): number {
-  return s === 'h2c' ? u.h2c : s === 'tcp-echo' ? u.echo : u.http;
+  return s === 'h2c' ? u.h2c : s === 'tcp-echo' ? u.echo : u.http; // h1, h1-2k, tcp: the HTTP/1 server
 }
 
 export interface Running {
@@ -67,7 +68,7 @@ export async function startProcess(ctx: Ctx, port: number, cmd: string, args: st
 const direct: Target = {
   name: 'direct',
   what: 'no proxy: the load generator talks to the upstream itself',
-  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  scenarios: ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo'],
   missing: () => null,
   start: async (_ctx, _s, upstreamPort) => ({ port: upstreamPort, proc: null, stop: async () => {} }),
 };
@@ -75,7 +76,7 @@ const direct: Target = {
 const ebb: Target = {
   name: 'ebb',
   what: '`ebb proxy` (this repository), log level warn; --opaque-ports for the TCP scenarios',
-  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  scenarios: ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo'],
   missing: () => (existsSync(EBB_BIN) ? null : `${EBB_BIN} not found`),
   start: async (ctx, s, upstreamPort) => {
     const port = await freePort();
@@ -129,7 +130,7 @@ export function haproxyConfig(routes: PeerRoute[], o: { tcp?: boolean; timeouts?
 const haproxy: Target = {
   name: 'haproxy',
   what: 'HAProxy, 1 thread, HTTP keep-alive both sides (h2 both sides for h2c), mode tcp for TCP',
-  scenarios: ['h1', 'h2c', 'tcp', 'tcp-echo'],
+  scenarios: ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo'],
   missing: () => (findTool('haproxy') ? null : `haproxy not installed (${APT_HINT})`),
   start: async (ctx, s, upstreamPort) => {
     const port = await freePort();
@@ -178,7 +179,7 @@ const nginx: Target = {
   name: 'nginx',
   what: 'nginx, 1 worker (master_process off), upstream keepalive pool, HTTP/1.1 to upstream; stream module for TCP',
   // nginx cannot speak h2c to an upstream, so it sits out the HTTP/2 scenario.
-  scenarios: ['h1', 'tcp', 'tcp-echo'],
+  scenarios: ['h1', 'h1-2k', 'tcp', 'tcp-echo'],
   missing: (s) => {
     if (!findTool('nginx')) return `nginx not installed (${APT_HINT})`;
     if ((s === 'tcp' || s === 'tcp-echo') && !existsSync(NGINX_STREAM_MODULE)) return 'nginx stream module not installed (apt-get install -y libnginx-mod-stream)';
@@ -210,5 +211,6 @@ function nodePeer(name: string, what: string, script: string, scenarios: Scenari
 const fastify = nodePeer('fastify', '@fastify/http-proxy with defaults (undici upstream), logger off', 'fastify-proxy.js', ['h1']);
 const undici = nodePeer('undici', 'minimal node:http server + undici Pool.stream (bench/peers/undici-proxy.ts)', 'undici-proxy.js', ['h1']);
 const pipe = nodePeer('pipe', 'raw Node net socket pipe (bench/peers/tcp-pipe.ts)', 'tcp-pipe.js', ['tcp', 'tcp-echo']);
+const h2fwd = nodePeer('h2fwd', 'bare node:http2 forwarder, one upstream session (bench/peers/h2-forwarder.ts)', 'h2-forwarder.js', ['h2c']);
 
-export const TARGETS: Target[] = [direct, ebb, haproxy, nginx, fastify, undici, pipe];
+export const TARGETS: Target[] = [direct, ebb, haproxy, nginx, fastify, undici, h2fwd, pipe];
