@@ -202,6 +202,13 @@ export const FINDINGS = {
     message: (p) => `annotation ${p.annotation} is not an ebb setting, so it is ignored and the default applies${p.suggestion ? `: did you mean ${p.suggestion}?` : ''}`,
     fix: (p) => (p.suggestion ? `rename it to ${p.suggestion}` : 'remove it, or use one of the config.ebb.io/ settings listed in docs/inject.md'),
   },
+  named_port_not_in_container: {
+    message: (p) => `${p.field}.port "${p.port}" names no port of this container${p.owner ? ` (it is container "${p.owner}"'s)` : ''}: the kubelet looks a port name up only in the container's own ports, so in every cluster ${
+      String(p.field).startsWith('lifecycle.preStop') ? 'the hook fails at once (a FailedPreStopHook event) and the container gets its stop signal without it'
+      : String(p.field).startsWith('lifecycle.postStart') ? 'the hook fails (FailedPostStartHook) and the kubelet kills the container'
+      : 'the probe fails every time'}`,
+    fix: (p) => (p.number !== undefined ? `write the port number (${p.number}) instead of the name, or declare the port on this container` : `declare a port named "${p.port}" on this container, or write its number`),
+  },
   not_injected: {
     message: (p) => `not injected yet: checked as \`ebb inject --mode ${p.mode}\` would write it`,
     fix: 'run `ebb inject` on this manifest',

@@ -184,6 +184,39 @@ export function portFindings(spec: JsonObject): Finding[] {
   return out;
 }
 
+/** Where a container has an httpGet/tcpSocket port the kubelet resolves: hooks and probes. */
+const PORT_FIELDS: ReadonlyArray<{ field: string; path: readonly string[] }> = [
+  { field: 'lifecycle.preStop.httpGet', path: ['lifecycle', 'preStop', 'httpGet'] },
+  { field: 'lifecycle.postStart.httpGet', path: ['lifecycle', 'postStart', 'httpGet'] },
+  ...(['readinessProbe', 'livenessProbe', 'startupProbe'] as const).flatMap((probe) => (['httpGet', 'tcpSocket'] as const)
+    .map((kind) => ({ field: `${probe}.${kind}`, path: [probe, kind] }))),
+];
+
+/**
+ * Hooks and probes whose `port` is a name that none of their OWN container's ports has. The kubelet
+ * resolves a port name only in `container.Ports` (pkg/kubelet/lifecycle/handlers.go resolvePort,
+ * probes: ResolveContainerPort), never in the other containers', though they share the pod's
+ * network: such a hook fails at once in every cluster, and such a probe never passes.
+ */
+export function namedPortFindings(spec: JsonObject): Finding[] {
+  const out: Finding[] = [];
+  const all = [...containers(spec, 'containers'), ...containers(spec, 'initContainers')];
+  const namesOf = (c: JsonObject): Map<string, number> => new Map((Array.isArray(c.ports) ? c.ports.filter(isObject) : [])
+    .filter((p) => typeof p.name === 'string' && typeof p.containerPort === 'number').map((p) => [p.name as string, p.containerPort as number]));
+  for (const c of all) {
+    for (const { field, path } of PORT_FIELDS) {
+      let at: unknown = c;
+      for (const k of path) at = isObject(at) ? at[k] : undefined;
+      const port = isObject(at) ? at.port : undefined;
+      if (typeof port !== 'string' || port === '' || /^[0-9]+$/.test(port) || namesOf(c).has(port)) continue;
+      const owner = all.find((o) => o !== c && namesOf(o).has(port));
+      out.push({ code: 'named_port_not_in_container', severity: 'error', container: String(c.name ?? ''),
+        params: { field, port, ...(owner ? { owner: String(owner.name ?? ''), number: namesOf(owner).get(port)! } : {}) } });
+    }
+  }
+  return out;
+}
+
 /** The signals `ebb proxy` starts its graceful shutdown on (src/cli/proxy.ts). */
 export const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 

@@ -64,6 +64,9 @@ export interface ContainerDriver {
   exec?(container: string, command: string[], signal: AbortSignal): Promise<HookResult>;
 }
 
+/** How a preStopDone event's detail starts when the hook failed: the event the kubelet records then. */
+export const FAILED_HOOK = 'FailedPreStopHook';
+
 export type KubeletEventType =
   | 'delete' | 'preStop' | 'preStopDone' | 'preStopTimeout' | 'turn' | 'TERM' | 'KILL' | 'exit' | 'podGone';
 
@@ -136,6 +139,25 @@ export function parsePreStop(containerSpec: Record<string, unknown>): PreStopAct
 
 // One recogniser for exec sleeps, shared with `ebb check` (re-exported for the lab's callers).
 export { execSleepSeconds };
+
+/**
+ * An httpGet hook's or probe's port as the kubelet resolves it (pkg/kubelet/lifecycle/handlers.go
+ * resolvePort; probes: pkg/kubelet/prober, probe.ResolveContainerPort): a number is itself; a
+ * string is tried as a number first, then looked up by name among the ports of the hook's OWN
+ * container (`container.Ports`), never another container's, although the pod shares one network
+ * namespace; an empty string is port 80 (hooks). A name not found there makes the hook fail at
+ * once (a FailedPreStopHook event; the kill goes on) and the probe fail. Shared by both runtimes.
+ */
+export function resolveContainerPort(containerSpec: Record<string, unknown>, port: number | string): { port: number } | { error: string } {
+  if (typeof port === 'number') return { port };
+  if (port === '') return { port: 80 };
+  if (/^[0-9]+$/.test(port)) return { port: Number(port) };
+  for (const p of asArray(containerSpec.ports)) {
+    const r = asRecord(p);
+    if (r && r.name === port && typeof r.containerPort === 'number') return { port: r.containerPort };
+  }
+  return { error: `no port named "${port}" in container ${String(containerSpec.name)}'s own ports (the kubelet looks nowhere else)` };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Deleting a pod
@@ -225,9 +247,13 @@ async function runPreStop(c: PodContainer, action: PreStopAction, grace: number,
         : Promise.race([sleep(clock, action.seconds * 1000, ac.signal).then(() => `slept ${action.seconds}s`),
           driver.exited(c.name).then(() => 'container exited during the hook')]);
       break;
-    case 'httpGet':
-      hook = driver.httpGet(c.name, action, ac.signal).then((r) => r.detail, (e: Error) => `failed: ${e.message}`);
+    case 'httpGet': {
+      const port = resolveContainerPort(c.spec, action.port);
+      // The kubelet fails such a hook before any request (FailedPreStopHook), then kills as usual.
+      hook = 'error' in port ? Promise.resolve(`${FAILED_HOOK}: ${port.error}`)
+        : driver.httpGet(c.name, { ...action, port: port.port }, ac.signal).then((r) => r.detail, (e: Error) => `failed: ${e.message}`);
       break;
+    }
     case 'exec':
       hook = Promise.resolve('not run: the lab only simulates sleep commands');
       break;

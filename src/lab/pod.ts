@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { EbbError } from '../errors.js';
 import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
-import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
+import { resolveContainerPort, type ContainerDriver, type HookResult, type PodContainer, type PodModel, type PreStopAction } from './kubelet.js';
 import type { PodNetwork } from './netns.js';
 
 export const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
@@ -90,7 +90,7 @@ export class LabPod implements ContainerDriver {
   private readonly containers = new Map<string, Running>();
   private readonly proxy: PodContainer | undefined;
   private readonly app: PodContainer | undefined;
-  /** Manifest port (number or name) → real port, for httpGet hooks (a pod shares one network namespace). */
+  /** Manifest port number → real port, for httpGet hooks and probes (a pod shares one network namespace). */
   private readonly portMap = new Map<string, number>();
 
   constructor(private readonly opts: PodOptions) {
@@ -144,7 +144,6 @@ export class LabPod implements ContainerDriver {
     }
     for (const p of containerPorts(c)) {
       this.portMap.set(`${p.port}`, this.appPort);
-      if (p.name) this.portMap.set(`${p.name}`, this.appPort);
     }
   }
 
@@ -188,7 +187,6 @@ export class LabPod implements ContainerDriver {
     for (const p of containerPorts(c)) {
       const real = p.port === manifestAdmin ? this.adminPort! : this.inboundPort;
       this.portMap.set(`${p.port}`, real);
-      if (p.name) this.portMap.set(`${p.name}`, real);
     }
   }
 
@@ -214,7 +212,6 @@ export class LabPod implements ContainerDriver {
     await this.waitHttp(run, this.adminPort, '/live', 'ebb proxy\'s admin server');
     for (const p of containerPorts(c)) {
       this.portMap.set(`${p.port}`, p.port);
-      if (p.name) this.portMap.set(`${p.name}`, p.port);
     }
   }
 
@@ -316,9 +313,13 @@ export class LabPod implements ContainerDriver {
   }
 
   httpGet(container: string, action: Extract<PreStopAction, { kind: 'httpGet' }>, signal: AbortSignal): Promise<HookResult> {
+    // A name is looked up in the hook's own container only, as the kubelet does.
+    const spec = this.opts.model.containers.find((c) => c.name === container)?.spec ?? { name: container };
+    const resolved = resolveContainerPort(spec, action.port);
+    if ('error' in resolved) return Promise.resolve({ ok: false, detail: resolved.error });
     // Never a port outside the pod: on a shared machine that could be anyone's.
-    const port = this.portMap.get(String(action.port));
-    if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${action.port} is not known in this pod` });
+    const port = this.portMap.get(String(resolved.port));
+    if (port === undefined) return Promise.resolve({ ok: false, detail: `port ${resolved.port} is not known in this pod` });
     return hookGet({ host: this.host, port, path: action.path, signal });
   }
 

@@ -23,7 +23,7 @@ import { EbbError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
-import type { ContainerDriver, HookResult, PodContainer, PodModel, PreStopAction } from './kubelet.js';
+import { resolveContainerPort, type ContainerDriver, type HookResult, type PodContainer, type PodModel, type PreStopAction } from './kubelet.js';
 import { envOf, hookGet, isProxyContainer } from './pod.js';
 
 /** The image the built-in manifest names for the app. */
@@ -340,15 +340,12 @@ export class PodmanPod implements ContainerDriver {
     return new EbbError('lab_start_failed', `${why} in the ${this.opts.name} pod within ${this.opts.startTimeoutMs / 1000} s:\n${tail.slice(-10).map((l) => `    ${l}`).join('\n')}`);
   }
 
-  /** A manifest port (number or a container port's name) in this pod: ports are the manifest's own. */
+  /** A manifest port (number, or a name among the container's own ports, as the kubelet resolves it). */
   private portOf(container: string, port: number | string): number {
     if (typeof port === 'number') return port;
     if (/^\d+$/.test(port)) return Number(port);
-    for (const c of [this.opts.model.containers.find((m) => m.name === container), ...this.opts.model.containers]) {
-      const p = c && containerPorts(c).find((x) => x.name === port);
-      if (p) return p.port;
-    }
-    return NaN;
+    const r = resolveContainerPort(this.opts.model.containers.find((m) => m.name === container)?.spec ?? {}, port);
+    return 'port' in r ? r.port : NaN;
   }
 
   // ---- ContainerDriver ----------------------------------------------------------------------

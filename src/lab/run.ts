@@ -5,7 +5,7 @@
  * the run's hard deadline (everything is killed when it passes).
  */
 import { EbbError } from '../errors.js';
-import { deletePod, podModelFromSpec, podSpecOf, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
+import { deletePod, podModelFromSpec, podSpecOf, FAILED_HOOK, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
 import { envOf, isProxyContainer, LabPod } from './pod.js';
@@ -188,6 +188,10 @@ export async function runManifest(name: string, description: string, manifest: R
   if (serving) {
     notes.push(serving.notServingSince === null ? 'the old pod served until it was gone'
       : `the old pod stopped serving at ${((serving.notServingSince - at.t0) / 1000).toFixed(2)} s (${serving.why}); from then on each client, after its propagation delay, found no endpoint`);
+  }
+  // A hook the kubelet fails before running it (a port name not in its container, a host off the pod).
+  for (const e of events) {
+    if (e.type === 'preStopDone' && e.detail?.startsWith(FAILED_HOOK)) notes.push(`old pod: ${e.container}'s preStop failed at once, as the kubelet fails it (${e.detail}); the container got its stop signal without the hook's wait`);
   }
   for (const line of old.proxyLog) {
     if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${describeProxyLog(line)}`);
