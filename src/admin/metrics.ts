@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { PHASES, type Drain } from '../drain/index.js';
+import type { BufferBudget, ConnectionLimit } from '../proxy/budget.js';
 
 /**
  * Metrics definitions. The hot path only bumps numbers in typed arrays (`requestDone`); they are
@@ -46,8 +47,15 @@ export class ProxyMetrics {
   /** Drains whose "direction:protocol" handles are open connections: the proxy's, and the outbound listener's own. */
   private readonly connectionDrains: Drain[];
 
+  private budget: { bytes: BufferBudget; connections: ConnectionLimit } | null = null;
+
   constructor(private readonly drain: Drain) {
     this.connectionDrains = [drain];
+  }
+
+  /** The process-wide bounds (src/proxy/budget.ts), read at scrape time. */
+  watchBudget(bytes: BufferBudget, connections: ConnectionLimit): void {
+    this.budget = { bytes, connections };
   }
 
   /** Counts another drain's connection handles in ebb_open_connections (the outbound listener has its own drain). */
@@ -118,6 +126,21 @@ export class ProxyMetrics {
       collect() { this.reset(); this.inc(drain.forcedCloses); } });
     new Gauge({ name: 'ebb_inbound_quiet_seconds', help: 'Seconds since the last new inbound connection or request (-1 if none yet); the auto wait and /wait-quiet watch it', registers: [r],
       collect() { const q = drain.activity.quietMs(); this.set(Number.isFinite(q) ? q / 1000 : -1); } });
+    const budget = (): { bytes: BufferBudget; connections: ConnectionLimit } | null => this.budget;
+    new Gauge({ name: 'ebb_buffered_bytes', help: 'Bytes held for clients: taken from the app, not yet taken by the client (--max-buffered-bytes)', registers: [r],
+      collect() { this.set(budget()?.bytes.used ?? 0); } });
+    new Gauge({ name: 'ebb_buffered_bytes_max', help: 'The highest ebb_buffered_bytes since the proxy started', registers: [r],
+      collect() { this.set(budget()?.bytes.max ?? 0); } });
+    new Gauge({ name: 'ebb_buffer_budget_bytes', help: 'The budget for bytes held for clients (--max-buffered-bytes)', registers: [r],
+      collect() { this.set(budget()?.bytes.limit ?? 0); } });
+    new Counter({ name: 'ebb_buffer_budget_closed_connections_total', help: 'Client connections closed because the bytes held for clients reached --max-buffered-bytes (the ones holding the most)', registers: [r],
+      collect() { this.reset(); this.inc(budget()?.bytes.evictions ?? 0); } });
+    new Counter({ name: 'ebb_buffer_budget_throttled_chunks_total', help: 'Response chunks written one at a time (app side paused until the client took the previous one) because the budget was under pressure', registers: [r],
+      collect() { this.reset(); this.inc(budget()?.bytes.throttledChunks ?? 0); } });
+    new Gauge({ name: 'ebb_client_connections', help: 'Inbound client connections open, counted against --max-connections', registers: [r],
+      collect() { this.set(budget()?.connections.open ?? 0); } });
+    new Counter({ name: 'ebb_connections_refused_total', help: 'Inbound client connections closed at accept because --max-connections were open', registers: [r],
+      collect() { this.reset(); this.inc(budget()?.connections.refused ?? 0); } });
     new Gauge({ name: 'ebb_drain_duration_seconds', help: 'Time spent draining so far (0 before draining starts)', registers: [r],
       collect() { this.set((drain.phaseMs('draining') ?? 0) / 1000); } });
     return r;

@@ -86,6 +86,11 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'HTTP/2 flow-control window per stream, both to the client and to the app: the most one stream buffers in the proxy per direction' },
   { name: 'h2-connection-buffer', env: 'EBB_H2_CONNECTION_BUFFER', arg: '<bytes>', default: '1m',
     description: 'while a client connection\'s stalled streams may hold more than this, its new HTTP/2 streams are refused (REFUSED_STREAM)' },
+  // Bounds over all client connections together (docs/proxy.md "Bounds over all connections").
+  { name: 'max-buffered-bytes', env: 'EBB_MAX_BUFFERED_BYTES', arg: '<bytes>', default: '32m',
+    description: 'bytes the proxy may hold for all clients together that were taken from the app and not yet taken by the client; from 3/4 of it, connections holding bytes get no more from the app until they read; past it, the connections holding the most are closed' },
+  { name: 'max-connections', env: 'EBB_MAX_CONNECTIONS', arg: '<n>', default: '2000',
+    description: 'inbound client connections open at once, over every inbound listener; one past it is closed as soon as it is accepted' },
   { name: 'log-level', env: 'EBB_LOG_LEVEL', arg: '<level>', default: 'info',
     description: `log level: ${LOG_LEVELS.join(', ')}` },
   { name: 'log-format', env: 'EBB_LOG_FORMAT', arg: '<format>', default: 'json',
@@ -117,6 +122,10 @@ export interface ProxyConfig {
   readonly sidecarMode: 'native' | 'classic';
   /** HTTP/2 limits per client connection (issue 11). */
   readonly h2: H2Limits;
+  /** --max-buffered-bytes: the budget for bytes held for clients that do not read (src/proxy/budget.ts). */
+  readonly maxBufferedBytes: number;
+  /** --max-connections: inbound client connections at once. */
+  readonly maxConnections: number;
 }
 
 export interface H2Limits {
@@ -218,6 +227,9 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   // HTTP/2 windows are 1..2^31-1 bytes; below 1 KiB a stream would crawl.
   const h2StreamBuffer = get('h2-stream-buffer', (s) => parseWholeNumber(s, 1024, true));
   const h2ConnectionBuffer = get('h2-connection-buffer', (s) => parseWholeNumber(s, 1024, true));
+  // At least one HTTP/1 socket read (64 KiB): below it, one ordinary chunk would not fit.
+  const maxBufferedBytes = get('max-buffered-bytes', (s) => parseWholeNumber(s, 65536, true));
+  const maxConnections = get('max-connections', (s) => parseWholeNumber(s, 1));
 
   const inbound: InboundPair[] = [];
   if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
@@ -261,5 +273,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     h2: Object.freeze({
       maxConcurrentStreams: h2MaxStreams!, maxResets: h2MaxResets!, streamBuffer: h2StreamBuffer!, connectionBuffer: h2ConnectionBuffer!,
     }),
+    maxBufferedBytes: maxBufferedBytes!,
+    maxConnections: maxConnections!,
   });
 }

@@ -10,6 +10,7 @@ import { forwardableRawBufferHeaders, forwardableRawHeaders, forwardableRequestH
 import { splice } from './tcp.js';
 import { kHandle, type ProxyContext, type TrackedSocket } from './context.js';
 import type { Upstream } from './upstream.js';
+import type { BudgetHolder } from './budget.js';
 
 /**
  * HTTP/1.1 from client to app, and what "graceful" means for it:
@@ -61,6 +62,8 @@ interface ConnState {
   cut: ((status?: number) => void) | null;
   /** What waits for no response to be due (an upgrade, in turn). */
   readonly idle: Array<() => void>;
+  /** Its share of --max-buffered-bytes: response bytes not yet taken by its socket. */
+  readonly held: BudgetHolder;
 }
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
@@ -102,12 +105,14 @@ export class Http1Proxy {
     const state: ConnState = {
       socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set(),
       queue: [], forwarding: 0, paused: false, failed: null, last: null, cut: null, idle: [],
+      held: this.ctx.budget.connection('http1', () => socket.destroy()),
     };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
     socket.once('close', () => {
       this.conns.delete(state);
       for (const finish of [...state.pending]) finish();
+      state.held.close();
     });
     socket.once('end', () => {
       if (state.active > 0) this.ctx.log.debug({ inFlight: state.active }, 'http1: client half-closed; answering its requests, then closing');
@@ -213,7 +218,7 @@ export class Http1Proxy {
     if (admitted.path === '*') { this.forwardWithNodeHttp(req, res, admitted); return; }
     const { state, start, beforeHead, path } = admitted;
     const { headers, hasBody } = forwardableRequestHeaders(req.rawHeaders);
-    const handler = new ForwardHandler(res, beforeHead);
+    const handler = new ForwardHandler(res, beforeHead, state.held);
     const slot: Slot = { taken: false, over: false };
     this.track(res, state, start, handler, slot);
     this.whenSlot(state, () => {
@@ -595,12 +600,21 @@ class ForwardHandler implements StatusSource {
   private resume: (() => void) | null = null;
   private status = 0;
   private over = false;
+  /** Why the app side is paused: the response is full ('drain'), a throttled chunk not yet taken. */
+  private waits = 0;
+  /** Bytes of `held` written to the response and not yet taken by the socket. */
+  private untaken = 0;
 
-  /** `beforeHead` runs just before the response head is written (it decides Connection: close). */
-  constructor(private readonly res: ServerResponse, private readonly beforeHead: (appClose?: boolean) => void) {}
+  /**
+   * `beforeHead` runs just before the response head is written (it decides Connection: close);
+   * `held` counts the body's bytes against --max-buffered-bytes until the client's socket takes them.
+   */
+  constructor(private readonly res: ServerResponse, private readonly beforeHead: (appClose?: boolean) => void, private readonly held: BudgetHolder) {}
 
   /** Called when the client's response closed; returns the status for metrics (0 = none). */
   done(res: ServerResponse): number {
+    this.held.release(this.untaken); // taken by now, or dropped with the connection
+    this.untaken = -Infinity; // later write callbacks release nothing
     if (!res.writableFinished) {
       this.over = true; // nothing more may be written for it
       this.abort?.(new Error('client went away'));
@@ -622,10 +636,28 @@ class ForwardHandler implements StatusSource {
     return true;
   }
 
+  /**
+   * Returning false pauses the app's side until `resume`. Under budget pressure (see budget.ts) a
+   * chunk waits for the socket to take the previous one, so a client that does not read gets no
+   * more from the app; one that reads goes on, a chunk at a time.
+   */
   onData(chunk: Buffer): boolean {
-    const ok = this.res.write(chunk);
-    if (!ok) this.res.once('drain', this.resume!);
-    return ok;
+    const held = this.held;
+    const n = chunk.length;
+    if (!held.hold(n)) return false; // the budget closed this connection
+    this.untaken += n;
+    const throttled = held.throttled;
+    if (throttled) { held.budget.throttledChunks++; this.waits++; }
+    const ok = this.res.write(chunk, () => {
+      if (this.untaken >= n) { this.untaken -= n; held.release(n); }
+      if (throttled) this.go();
+    });
+    if (!ok) { this.waits++; this.res.once('drain', () => this.go()); }
+    return this.waits === 0;
+  }
+
+  private go(): void {
+    if (--this.waits === 0) this.resume?.();
   }
 
   onComplete(trailers: Buffer[] | null): void {

@@ -10,6 +10,7 @@ import { DIR_INBOUND, PROTO_GRPC, PROTO_HTTP2 } from '../admin/metrics.js';
 import { installAsyncBindFix } from './async-bind-fix.js';
 import { classifyUpstreamError, isGrpc, respondHttp2Error } from './errors.js';
 import { isHopByHop } from './headers.js';
+import type { BudgetHolder } from './budget.js';
 import type { ProxyContext } from './context.js';
 import type { Upstream } from './upstream.js';
 
@@ -77,6 +78,8 @@ interface Client {
   stalled: number;
   /** Got GOAWAY ENHANCE_YOUR_CALM: every further stream is refused. */
   calm: boolean;
+  /** Its share of --max-buffered-bytes: response bytes not yet sent to it. */
+  held: BudgetHolder;
 }
 
 export class Http2Proxy {
@@ -92,10 +95,13 @@ export class Http2Proxy {
     this.upSettings = { initialWindowSize: streamBuffer, enablePush: false };
     this.server = http2.createServer({ settings: { initialWindowSize: streamBuffer, maxConcurrentStreams, enablePush: false } });
     this.server.on('session', (s: ServerHttp2Session) => {
-      const client: Client = { up: null, live: 0, completed: 0, resets: 0, stalled: 0, calm: false };
+      // Closed by the budget with GOAWAY ENHANCE_YOUR_CALM (not flow-controlled: it goes out past a zero window).
+      const held = ctx.budget.connection('http2', () => { if (!s.destroyed) s.destroy(new Error('buffer budget'), NGHTTP2_ENHANCE_YOUR_CALM); });
+      const client: Client = { up: null, live: 0, completed: 0, resets: 0, stalled: 0, calm: false, held };
       this.clients.set(s, client);
       s.once('close', () => {
         this.clients.delete(s);
+        held.close();
         // Its streams are closed (and reset to the app) by now; let the resets go out, then close.
         client.up?.close();
       });
@@ -144,7 +150,8 @@ export class Http2Proxy {
    */
   private admit(session: ServerHttp2Session, client: Client, stream: ServerHttp2Stream): boolean {
     const { maxConcurrentStreams, streamBuffer, connectionBuffer } = this.ctx.config.h2;
-    if (!client.calm && client.live < maxConcurrentStreams && client.stalled * streamBuffer <= connectionBuffer) return true;
+    // Past 3/4 of --max-buffered-bytes, a connection that holds unread bytes opens no more streams.
+    if (!client.calm && client.live < maxConcurrentStreams && client.stalled * streamBuffer <= connectionBuffer && !client.held.throttled) return true;
     stream.on('error', ignore);
     stream.close(NGHTTP2_REFUSED_STREAM);
     if (!client.calm) this.countReset(session, client);
@@ -249,7 +256,7 @@ export class Http2Proxy {
       stream.respond(out, RESPOND_WITH_BODY);
       u.on('trailers', (t: IncomingHttpHeaders) => { appTrailers = t; });
       stream.on('wantTrailers', () => stream.sendTrailers(appTrailers ? forwardHeaders(appTrailers) : {}));
-      forward(u, stream, client, () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); });
+      forward(u, stream, client, () => { if (!u.rstCode) stream.end(); else resetStream(stream, u.rstCode); }, client.held);
     });
 
     u.on('error', (err: NodeJS.ErrnoException) => {
@@ -284,21 +291,46 @@ function ignore(): void {}
  * instead of ending `dst`: a reset ends a readable side too, and the caller tells the two apart.
  * Nothing is written once `dst` is closed; the caller's 'close' handlers reset the other side.
  * While `dst` is full the stream counts as stalled for its client: its window may fill in the proxy.
+ * Towards the client (`held`), every chunk counts against --max-buffered-bytes until it is sent,
+ * and under budget pressure the next chunk is read from the app only once the last one was sent.
  */
-function forward(src: Http2Stream, dst: Http2Stream, client: Client, onEnd: () => void): void {
+function forward(src: Http2Stream, dst: Http2Stream, client: Client, onEnd: () => void, held?: BudgetHolder): void {
   let stalled = false;
+  let waits = 0; // why `src` is paused: `dst` full, a throttled chunk not sent yet
+  let unsent = 0; // bytes of `held` written to `dst` and not sent yet
+  let closed = false;
   const unstall = (): void => { if (stalled) { stalled = false; client.stalled--; } };
-  const resume = (): void => { unstall(); src.resume(); };
+  const wait = (): void => { if (waits++ === 0) src.pause(); };
+  const go = (): void => { if (--waits === 0) src.resume(); };
   src.on('data', (chunk: Buffer) => {
     if (dst.destroyed || dst.writableEnded) return;
-    if (!dst.write(chunk)) {
+    let ok: boolean;
+    if (held) {
+      const n = chunk.length;
+      if (!held.hold(n)) return; // the budget closed this connection
+      unsent += n;
+      const throttled = held.throttled;
+      if (throttled) { held.budget.throttledChunks++; wait(); }
+      ok = dst.write(chunk, () => {
+        if (!closed) { unsent -= n; held.release(n); }
+        if (throttled) go();
+      });
+    } else {
+      ok = dst.write(chunk);
+    }
+    if (!ok) {
       if (!stalled) { stalled = true; client.stalled++; }
-      src.pause();
-      dst.once('drain', resume);
+      wait();
+      dst.once('drain', () => { unstall(); go(); });
     }
   });
   src.once('end', onEnd);
-  dst.once('close', unstall);
+  dst.once('close', () => {
+    unstall();
+    closed = true;
+    held?.release(unsent); // a stream reset with bytes unsent: they are dropped
+    unsent = 0;
+  });
 }
 
 /**

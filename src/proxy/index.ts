@@ -5,7 +5,7 @@ import { ProxyMetrics } from '../admin/metrics.js';
 import { AdminServer } from '../admin/server.js';
 import { EbbError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ProxyContext } from './context.js';
+import { createProxyContext, type ProxyContext } from './context.js';
 import { InboundListener } from './listener.js';
 import { loadOriginalDst } from '../native/original-dst.js';
 import { OutboundListener, TransparentInboundListener } from './transparent.js';
@@ -37,7 +37,7 @@ export interface RunningProxy {
 export async function startProxy(config: ProxyConfig, log: Logger): Promise<RunningProxy> {
   const drain = new Drain({ waiting: createWaitingStrategy(config.waitBeforeExit), drainTimeoutSeconds: config.drainTimeoutSeconds, log });
   const metrics = new ProxyMetrics(drain);
-  const ctx: ProxyContext = { config, drain, metrics, log };
+  const ctx = createProxyContext(config, drain, metrics, log);
   // --transparent: one inbound listener that finds each connection's app port, and the outbound
   // listener; the configured app ports (--app-port/--inbound) are not bound, only remembered.
   const originalDst = config.transparent ? loadOriginalDst() : undefined; // a clear error if the addon is missing
@@ -50,7 +50,11 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   let ports: ListeningPorts = { admin: -1, inbound: [], outbound: null };
   const admin = new AdminServer({
     drain, metrics, log, shutdownEndpoint: config.shutdownEndpoint,
-    state: () => ({ ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds }),
+    state: () => ({
+      ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds,
+      buffered: { bytes: ctx.budget.used, highest: ctx.budget.max, budget: ctx.budget.limit, closedConnections: ctx.budget.evictions, throttledChunks: ctx.budget.throttledChunks },
+      clientConnections: { open: ctx.connections.open, max: ctx.connections.max, refused: ctx.connections.refused },
+    }),
   });
 
   registerWaitQuiet(admin, drain, config.waitBeforeExit, config.transparent);

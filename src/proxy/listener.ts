@@ -44,6 +44,7 @@ export class InboundListener {
 
   private accept(socket: net.Socket): void {
     const { drain, metrics } = this.ctx;
+    if (!this.ctx.connections.admit(socket)) return; // --max-connections open already
     drain.connectionAccepted();
     const handle = drain.hold('inbound:detecting', () => socket.destroy());
     (socket as TrackedSocket)[kHandle] = handle;

@@ -160,6 +160,7 @@ export class TransparentInboundListener {
 
   private accept(socket: net.Socket): void {
     const { drain, log } = this.ctx;
+    if (!this.ctx.connections.admit(socket)) return; // --max-connections open already
     drain.connectionAccepted();
     socket.on('error', (err: NodeJS.ErrnoException) => log.debug({ err: err.code ?? err.message }, 'inbound socket error'));
     let port: number | undefined;

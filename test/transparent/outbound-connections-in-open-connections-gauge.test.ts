@@ -7,6 +7,7 @@ import { loadProxyConfig } from '../../src/config/proxy.js';
 import { Drain, createWaitingStrategy } from '../../src/drain/index.js';
 import { createLogger } from '../../src/log.js';
 import { OutboundListener } from '../../src/proxy/transparent.js';
+import { createProxyContext } from '../../src/proxy/context.js';
 import { startApp, rawConnect, request, eventually, deferred } from '../proxy/harness.js';
 
 /** The ebb_open_connections samples, as 'direction/protocol' → value. */
@@ -34,7 +35,7 @@ test('ebb_open_connections counts outbound connections (HTTP/1 and upgraded) und
   const config = loadProxyConfig({}, { EBB_APP_PORT: String(app.port), EBB_SIDECAR_MODE: 'native' });
   const drain = new Drain({ waiting: createWaitingStrategy({ mode: 'fixed', seconds: 0 }), drainTimeoutSeconds: 5, log });
   const metrics = new ProxyMetrics(drain);
-  const ctx = { config, drain, metrics, log };
+  const ctx = createProxyContext(config, drain, metrics, log);
   const outbound = new OutboundListener(ctx, 0, () => ({ address: '127.0.0.1', port: app.port, family: 'IPv4' }), () => [app.port]);
   const outboundPort = await outbound.listen();
   const admin = new AdminServer({ drain, metrics, log, shutdownEndpoint: false, state: () => ({}) });
