@@ -20,7 +20,7 @@ interface LabFlags {
   rps: string; propagationDelay: string; fixedWait: string; scenario?: string; compare?: boolean;
   manifest?: string; appCommand?: string; appPort: string; sidecarCommand?: string; latency: string;
   requestTimeout: string; warmup: string; clients?: string; seed: string; auto: string; timeLimit: string;
-  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string; runtime: string; stopSignal?: string;
+  json?: boolean; html?: string; transparent?: boolean; clientModel: string; lastReplica?: boolean; gracePeriod?: string; runtime: string; stopSignal?: string; plegPeriod: string;
 }
 
 const d = DEFAULT_SETTINGS;
@@ -50,6 +50,7 @@ export function register(program: Command): void {
     .option('--client-model <model>', 'how clients reach pods: kube-proxy (an open connection stays on its pod until it closes; new ones go to the new pod after the delay) or mesh (every request moves after the delay)', d.clientModel)
     .option('--last-replica', 'the old pod is the Service\'s only endpoint: clients keep sending to it while it is serving (KEP-1669), then find no endpoint')
     .option('--grace-period <seconds>', 'delete the old pod with this grace period instead of the manifest\'s terminationGracePeriodSeconds (kubectl delete --grace-period, an eviction\'s)')
+    .option('--pleg-period <seconds>', 'the kubelet learns that a container exited on its own at its next PLEG relist, every S seconds (the generic PLEG\'s 1 s); 0 = at once', String(d.plegPeriod))
     .option('--runtime <name>', 'where the pods run: process (containers as processes on this machine) or podman (real containers in podman pods, from the images the manifest names; root, `npm run image:local` first)', d.runtime)
     .option('--stop-signal <name>', 'the --app-command image\'s STOPSIGNAL (e.g. SIGQUIT for nginx): sent to the app instead of SIGTERM unless its lifecycle.stopSignal says otherwise')
     .option('--json', 'print a JSON array (one object per scenario) instead of the report')
@@ -165,6 +166,7 @@ function parseSettings(f: LabFlags): LabSettings {
     lastReplica: Boolean(f.lastReplica),
     ...(f.gracePeriod === undefined ? {} : { gracePeriod: num('grace-period', f.gracePeriod, 0, { int: true }) }),
     runtime: f.runtime === 'podman' ? 'podman' : 'process',
+    plegPeriod: num('pleg-period', f.plegPeriod, d.plegPeriod),
     ...(f.stopSignal === undefined ? {} : { stopSignal: (f.stopSignal.toUpperCase().startsWith('SIG') ? f.stopSignal.toUpperCase() : `SIG${f.stopSignal.toUpperCase()}`) as NodeJS.Signals }),
   };
   if (f.runtime !== 'process' && f.runtime !== 'podman') problems.push(`--runtime "${f.runtime}" must be process or podman`);

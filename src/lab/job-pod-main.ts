@@ -2,10 +2,15 @@
  * One Job pod, run as PID 1 of its own PID namespace when the lab can make one (that is the pod's
  * pause process and shared process namespace), and doing what the kubelet does for a Job's pod:
  *  - native: start the proxy (init container, restartPolicy Always), wait for its startupProbe
- *    (/ready), start the app; when the app has exited, TERM the proxy (KILL at the grace period).
+ *    (/ready), start the app; once the kubelet has seen the app's exit (its next PLEG relist,
+ *    pleg.ts), TERM the proxy, KILL it when the grace is up (the pod's terminationGracePeriodSeconds
+ *    or the deletion's override, at least 2 s: killContainer's minimumGracePeriodInSeconds).
  *  - classic: start the proxy (first container), run its postStart hook and wait for it, start the
  *    app; the pod completes only when every container has exited, so wait for the proxy to leave
- *    on its own, up to a limit, and report that the pod did not complete otherwise.
+ *    on its own, up to a limit, and report that the pod did not complete otherwise; the kubelet
+ *    sees that last exit at its next relist.
+ * The pod's phase is the kubelet's (pod-phase.ts): a native sidecar's exit code never counts, a
+ * classic sidecar's does.
  * Every step is one JSON line on stdout with t = ms since the app started.
  *
  * argv[2]: JSON JobPodPlan.
@@ -13,6 +18,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
+import { Pleg } from './pleg.js';
+import { containerExitCode, podPhase, type Exit } from './pod-phase.js';
 
 export interface JobPodPlan {
   mode: 'native' | 'classic';
@@ -20,14 +27,26 @@ export interface JobPodPlan {
   postStart?: string[];
   app: { argv: string[]; env: Record<string, string> };
   adminPort: number;
+  /** The native sidecar's stop grace: the pod's grace (or the override), floored at 2 s. */
   graceMs: number;
+  /** The kubelet's PLEG relist period (0: it sees every exit at once). */
+  plegPeriodMs: number;
   /** classic: how long to wait for the proxy after the app has exited before declaring the pod stuck. */
   completeWaitMs: number;
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as JobPodPlan;
+// The kubelet's relists, from when it started the pod.
+const pleg = new Pleg(plan.plegPeriodMs ?? 0);
 let appStartedAt: number | undefined;
 const t = (): number | null => (appStartedAt === undefined ? null : Math.round(performance.now() - appStartedAt));
+/** A clock.now() time as ms since the app started. */
+const rel = (at: number): number => Math.round(at - (appStartedAt ?? at));
+/** The modelled delay and which relist saw the exit (k: seenAt = origin + k·period), unrounded. */
+const plegFacts = (s: { exitAt: number; seenAt: number }): Record<string, number> => ({
+  plegPeriodMs: pleg.periodMs, delayMs: s.seenAt - s.exitAt, ...(pleg.periodMs > 0 ? { relist: (s.seenAt - pleg.origin) / pleg.periodMs } : {}),
+});
+
 const emit = (ev: string, extra: Record<string, unknown> = {}): void => { process.stdout.write(`${JSON.stringify({ ev, t: t(), ...extra })}\n`); };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -84,13 +103,17 @@ try {
   appStartedAt = performance.now();
   const app = start('app', plan.app.argv, plan.app.env, (line) => line.startsWith('{'));
   emit('app-start', { pid: app.child.pid });
+  const appSeen = pleg.seen(app.exited);
   const appExit = await app.exited;
-  emit('app-exit', appExit);
+  emit('app-exit', { ...appExit, exitCode: containerExitCode(appExit) });
 
-  let proxyExit: { code: number | null; signal: string | null } | 'timeout';
+  let proxyExit: Exit | 'timeout';
   if (plan.mode === 'native') {
+    // The kubelet stops the sidecars once it has seen the last regular container exit.
+    const seen = await appSeen;
+    emit('app-exit-seen', { exitAt: rel(seen.exitAt), seenAt: rel(seen.seenAt), ...plegFacts(seen) });
     proxy.child.kill('SIGTERM');
-    emit('proxy-term');
+    emit('proxy-term', { graceMs: plan.graceMs });
     proxyExit = await within(proxy.exited, plan.graceMs);
     if (proxyExit === 'timeout') { proxy.child.kill('SIGKILL'); emit('proxy-kill'); proxyExit = await proxy.exited; }
   } else {
@@ -101,8 +124,14 @@ try {
     proxy.child.kill('SIGKILL');
     await proxy.exited;
   } else {
-    emit('proxy-exit', proxyExit);
-    emit('pod-complete', { succeeded: appExit.code === 0 && proxyExit.code === 0 });
+    emit('proxy-exit', { ...proxyExit, exitCode: containerExitCode(proxyExit) });
+    if (plan.mode === 'classic') {
+      // The proxy left on its own: the kubelet sees that at its next relist.
+      const seen = await pleg.seen(Promise.resolve());
+      emit('proxy-exit-seen', { exitAt: rel(seen.exitAt), seenAt: rel(seen.seenAt), ...plegFacts(seen) });
+    }
+    const phase = podPhase(plan.mode, appExit, proxyExit);
+    emit('pod-complete', { phase, succeeded: phase === 'Succeeded' });
   }
 } catch (err) {
   emit('error', { message: (err as Error).message });

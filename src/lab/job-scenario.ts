@@ -30,7 +30,7 @@ export function jobScenarioRun(results: JobSetupResult[], transparent = false): 
     }
     const s = SHORT[r.setup] ?? r.setup;
     if (r.appExitSeconds !== null) events.push({ at: r.appExitSeconds * 1000, type: 'exit', container: `${s}/app` });
-    if (r.setup === 'native' && r.appExitSeconds !== null) events.push({ at: r.appExitSeconds * 1000, type: 'TERM', container: `${s}/proxy`, detail: 'native sidecar: TERM once the app has exited' });
+    if (r.setup === 'native' && r.appExitSeconds !== null) events.push({ at: (r.exitSeenSeconds ?? r.appExitSeconds) * 1000, type: 'TERM', container: `${s}/proxy`, detail: 'native sidecar: TERM once the kubelet has seen the app exit (its next PLEG relist)' });
     if (r.proxyExitSeconds !== null) events.push({ at: r.proxyExitSeconds * 1000, type: 'exit', container: `${s}/proxy` });
     else if (r.appExitSeconds !== null && r.waitedSeconds !== undefined) {
       // The pod never completed: the lab gave up after waiting and killed the proxy.
@@ -64,7 +64,8 @@ registerScenario({
   run: async (ctx) => {
     const results: JobSetupResult[] = [];
     const transparent = ctx.settings.transparent;
-    for (const s of JOB_SETUPS) results.push(await runJobSetup(s, { ...DEFAULT_JOB_OPTIONS, transparent }));
+    const { gracePeriod, plegPeriod } = ctx.settings;
+    for (const s of JOB_SETUPS) results.push(await runJobSetup(s, { ...DEFAULT_JOB_OPTIONS, transparent, plegPeriod, ...(gracePeriod === undefined ? {} : { gracePeriod }) }));
     return jobScenarioRun(results, transparent);
   },
 }, { compare: true });

@@ -22,6 +22,9 @@ import type { JobPodPlan } from './job-pod-main.js';
 import { PodNetwork } from './netns.js';
 import { EBB_BIN, freePort, runInitContainer } from './pod.js';
 import { renderTextTable, type LabTable } from './report.js';
+import { DEFAULT_PLEG_PERIOD_SECONDS } from './pleg.js';
+import { DEFAULT_GRACE_SECONDS } from './kubelet.js';
+import { stopGrace } from '../inject/termination.js';
 
 const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
 const JOB_POD = fileURLToPath(new URL('./job-pod-main.js', import.meta.url));
@@ -42,6 +45,14 @@ export interface JobSetupResult {
   proxyExitSeconds: number | null;
   proxyExitCode: number | null;
   completedSeconds: number | null;
+  /** The pod's phase as the kubelet sets it (pod-phase.ts): regular containers' exit codes only. */
+  phase?: 'Succeeded' | 'Failed' | null;
+  /** The native sidecar's stop grace (s): the pod's terminationGracePeriodSeconds, or --grace-period. */
+  graceSeconds?: number;
+  /** When the kubelet saw the exit it reacts to (native: the app's, classic: the proxy's), at its PLEG relist (s). */
+  exitSeenSeconds?: number | null;
+  /** Native: the grace the proxy got with its TERM (s), as the pod runner used it. */
+  stopGraceSeconds?: number;
   /** classic-none: how long the lab waited after the app before giving up. */
   waitedSeconds?: number;
   calls: { total: number; ok: number; failed: number };
@@ -62,9 +73,15 @@ export interface JobOptions {
   limitMs: number;
   /** The pod in a network namespace of its own behind ebb init's rules (needs root). */
   transparent?: boolean;
+  /** The Job's own terminationGracePeriodSeconds (unset: Kubernetes' 30). */
+  terminationGracePeriodSeconds?: number;
+  /** `--grace-period S`: the deletion's override of terminationGracePeriodSeconds. */
+  gracePeriod?: number;
+  /** The kubelet's PLEG relist period in seconds (`--pleg-period`; 0: it sees every exit at once). */
+  plegPeriod?: number;
 }
 
-export const DEFAULT_JOB_OPTIONS: JobOptions = { calls: 15, spacingMs: 200, completeWaitMs: 15_000, limitMs: 90_000 };
+export const DEFAULT_JOB_OPTIONS: JobOptions = { calls: 15, spacingMs: 200, completeWaitMs: 15_000, limitMs: 90_000, plegPeriod: DEFAULT_PLEG_PERIOD_SECONDS };
 
 let unshareWorks: boolean | undefined;
 export function canMakePidNamespace(): boolean {
@@ -81,6 +98,7 @@ export function jobManifest(targetUrl: string, o: JobOptions): Record<string, un
       template: {
         spec: {
           restartPolicy: 'Never',
+          ...(o.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds }),
           containers: [{
             name: 'work', image: 'example/work:1',
             command: [process.execPath, JOB_APP, '--target', targetUrl, '--calls', String(o.calls), '--spacing-ms', String(o.spacingMs)],
@@ -102,7 +120,7 @@ const resolveEbb = (argv: string[]): string[] => (argv[0] === 'ebb' ? [process.e
 export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_OPTIONS): Promise<JobSetupResult> {
   const result: JobSetupResult = {
     setup, completed: false, appExitSeconds: null, appExitCode: null, proxyExitSeconds: null, proxyExitCode: null,
-    completedSeconds: null, calls: { total: 0, ok: 0, failed: 0 }, targetReceived: 0, callRecords: [], proxyLines: [],
+    completedSeconds: null, phase: null, graceSeconds: o.gracePeriod ?? DEFAULT_GRACE_SECONDS, exitSeenSeconds: null, calls: { total: 0, ok: 0, failed: 0 }, targetReceived: 0, callRecords: [], proxyLines: [],
     pidNamespace: canMakePidNamespace(), notes: [],
   };
   if (setup === 'classic-watch' && !result.pidNamespace) {
@@ -125,7 +143,9 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     const targetUrl = network ? `http://${targetHost}:${targetPort}` : `http://127.0.0.1:${egressPort}`;
     const injected = injectObject(jobManifest(targetUrl, o), config);
     if (injected.report.status !== 'injected') throw new Error(`job scenario: inject said ${injected.report.status} (${injected.report.reason ?? ''})`);
-    const spec = (injected.object as { spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } } }).spec.template.spec;
+    const spec = (injected.object as { spec: { template: { spec: { containers: Container[]; initContainers?: Container[]; terminationGracePeriodSeconds?: number } } } }).spec.template.spec;
+    // The kubelet's grace for the sidecar: the manifest's, or the deletion's override.
+    result.graceSeconds = o.gracePeriod ?? spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
     const proxyC = [...(spec.initContainers ?? []), ...spec.containers].find((c) => c.name === 'ebb-proxy')!;
     const appC = spec.containers.find((c) => c.name === 'work')!;
     const env: Record<string, string> = {};
@@ -144,7 +164,8 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
       postStart: proxyC.lifecycle?.postStart?.exec?.command ? resolveEbb(proxyC.lifecycle.postStart.exec.command) : undefined,
       app: { argv: resolveEbb([...(appC.command ?? []), ...(appC.args ?? [])]), env: {} },
       adminPort,
-      graceMs: 30_000,
+      graceMs: stopGrace(result.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
+      plegPeriodMs: (o.plegPeriod ?? DEFAULT_PLEG_PERIOD_SECONDS) * 1000,
       completeWaitMs: o.completeWaitMs,
     };
     const inPidNs = result.pidNamespace
@@ -154,9 +175,11 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     const events = await runPod(argv, o.limitMs);
     for (const e of events) {
       const secs = typeof e.t === 'number' ? e.t / 1000 : null;
-      if (e.ev === 'app-exit') { result.appExitSeconds = secs; result.appExitCode = (e.code as number | null) ?? null; }
-      if (e.ev === 'proxy-exit') { result.proxyExitSeconds = secs; result.proxyExitCode = (e.code as number | null) ?? null; }
-      if (e.ev === 'pod-complete') { result.completed = true; result.completedSeconds = secs; }
+      if (e.ev === 'app-exit') { result.appExitSeconds = secs; result.appExitCode = (e.exitCode as number | null) ?? null; }
+      if (e.ev === 'proxy-exit') { result.proxyExitSeconds = secs; result.proxyExitCode = (e.exitCode as number | null) ?? null; }
+      if (e.ev === 'app-exit-seen' || e.ev === 'proxy-exit-seen') result.exitSeenSeconds = Number(e.seenAt) / 1000;
+      if (e.ev === 'proxy-term') result.stopGraceSeconds = Number(e.graceMs) / 1000;
+      if (e.ev === 'pod-complete') { result.completed = true; result.completedSeconds = secs; result.phase = e.phase === 'Succeeded' ? 'Succeeded' : 'Failed'; }
       if (e.ev === 'pod-not-complete') result.waitedSeconds = Number(e.waitedMs) / 1000;
       if (e.ev === 'error') result.notes.push(`pod runner: ${String(e.message)}`);
       if (e.ev === 'log' && e.from === 'app') {
@@ -171,6 +194,11 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     const ok = result.callRecords.filter((c) => c.ok).length;
     result.calls = { total: result.callRecords.length, ok, failed: result.callRecords.length - ok };
     if (!events.some((e) => e.ev === 'done')) result.notes.push(`the pod runner did not finish within ${o.limitMs / 1000} s`);
+    if (result.proxyExitCode !== null && result.proxyExitCode !== 0) {
+      result.notes.push(`the proxy exited ${result.proxyExitCode}${result.proxyExitCode === 137 ? ' (SIGKILLed at the end of its grace)' : ''}: ${mode === 'native'
+        ? 'a native sidecar\'s exit code does not count toward the pod\'s phase'
+        : 'a classic sidecar is a regular container, so its exit code fails the pod'}${result.proxyExitCode === 137 ? '; Argo marks a step whose pod has a container that exited 137 as failed (linkerd#13349)' : ''}`);
+    }
   } finally {
     target.closeAllConnections();
     if (target.listening) await new Promise<void>((r) => target.close(() => r()));
@@ -206,6 +234,7 @@ export function jobTable(results: JobSetupResult[]): LabTable {
     ['app exited (s)', results.map((r) => (r.skipped ? '' : `${f(r.appExitSeconds)} (${r.appExitCode ?? '–'})`))],
     ['proxy exited (s)', results.map((r) => (r.skipped ? '' : r.proxyExitSeconds === null ? 'no' : `${f(r.proxyExitSeconds)} (${r.proxyExitCode ?? '–'})`))],
     ['pod completed', results.map((r) => (r.skipped ? '' : r.completed ? `yes, ${f(r.completedSeconds)} s` : `NO (waited ${r.waitedSeconds ?? '?'} s)`))],
+    ['pod phase', results.map((r) => (r.skipped ? '' : r.phase ?? 'Running'))],
     ['  after the app (s)', results.map((r) => (r.completed && r.completedSeconds !== null && r.appExitSeconds !== null ? f(r.completedSeconds - r.appExitSeconds) : ''))],
   ];
   return {

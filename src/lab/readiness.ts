@@ -11,6 +11,7 @@
  * `timeoutSeconds` (default 1).
  */
 import { type Clock, realClock } from './clock.js';
+import { Pleg } from './pleg.js';
 import type { ContainerDriver, PodModel, PreStopAction } from './kubelet.js';
 
 export interface ReadinessProbe {
@@ -53,11 +54,14 @@ export class ServingWatch {
   private readonly ac = new AbortController();
   private stopped = false;
 
-  constructor(private readonly model: PodModel, private readonly driver: ContainerDriver, private readonly clock: Clock = realClock) {}
+  /** `pleg`: when the kubelet learns of an exit (its next relist); default: at once. */
+  constructor(private readonly model: PodModel, private readonly driver: ContainerDriver, private readonly clock: Clock = realClock,
+    private readonly pleg: Pleg = new Pleg(0, clock)) {}
 
   start(): void {
     for (const c of this.model.containers) {
-      void this.driver.exited(c.name).then(() => this.notServing(`${c.name} exited`));
+      // The Ready condition changes when the kubelet has seen the exit, at its next PLEG relist.
+      void this.pleg.seen(this.driver.exited(c.name)).then(() => this.notServing(`${c.name} exited`));
     }
     for (const p of readinessProbes(this.model)) this.probeLoop(p, 0);
   }

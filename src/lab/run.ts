@@ -8,6 +8,8 @@ import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, FAILED_HOOK, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
+import { realClock } from './clock.js';
+import { Pleg } from './pleg.js';
 import { envOf, isProxyContainer, LabPod } from './pod.js';
 import { PodmanPod, PodmanSession } from './podman.js';
 import { PodNetwork } from './netns.js';
@@ -145,7 +147,7 @@ export async function runManifest(name: string, description: string, manifest: R
     let view: EndpointView = removalView;
     if (settings.lastReplica) {
       // Kube-proxy keeps the old pod while it serves; a client learns that it stopped after its delay.
-      const watch = new ServingWatch(model, oldPod);
+      const watch = new ServingWatch(model, oldPod, realClock, new Pleg(settings.plegPeriod * 1000));
       serving = watch;
       view = (c, t) => (watch.notServingSince !== null && t >= watch.notServingSince + c.delayMs ? null : 'old');
     }

@@ -47,6 +47,11 @@ export interface LabSettings {
    * pod a podman pod of real containers from the images the manifest names).
    */
   runtime: 'process' | 'podman';
+  /**
+   * `--pleg-period S`: the kubelet learns that a container exited on its own at its next PLEG
+   * relist, every S seconds (1, the generic PLEG's); 0 = at once.
+   */
+  plegPeriod: number;
   /** `--stop-signal NAME`: the --app-command image's STOPSIGNAL, sent to the app instead of TERM (lifecycle.stopSignal wins). */
   stopSignal?: NodeJS.Signals;
 }
@@ -66,4 +71,5 @@ export const DEFAULT_SETTINGS: Readonly<LabSettings> = Object.freeze({
   clientModel: 'kube-proxy',
   lastReplica: false,
   runtime: 'process',
+  plegPeriod: 1,
 });
