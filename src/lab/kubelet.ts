@@ -51,6 +51,8 @@ export interface HookResult { ok: boolean; detail: string }
 
 /** How the simulator reaches the containers: real processes in the lab, fakes in unit tests. */
 export interface ContainerDriver {
+  /** The pod's IP: where an httpGet hook without a `host` goes (and the only host the lab sends hooks to). */
+  readonly host?: string;
   /** The stop signal (SIGTERM unless the container says otherwise) or SIGKILL. */
   signal(container: string, sig: NodeJS.Signals): void;
   /** Resolves when the container's main process has exited (at once if it already has). */
@@ -66,6 +68,26 @@ export interface ContainerDriver {
 
 /** How a preStopDone event's detail starts when the hook failed: the event the kubelet records then. */
 export const FAILED_HOOK = 'FailedPreStopHook';
+/** How it starts when the lab did not send an httpGet hook to the host it names (not the pod). */
+export const HOOK_NOT_SENT = 'not sent';
+
+const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|::1|\[::1\])$/i;
+
+/**
+ * Where an httpGet hook's request goes. The kubelet sends it from the node to `host`, the pod's IP
+ * when unset (handlers.go runHTTPHandler). So a loopback host is the NODE's loopback, where none of
+ * the pod's ports are: the request is refused and the hook fails at once. Any other host but the
+ * pod's own address is somewhere the lab does not send requests (another machine, a cluster DNS
+ * name): the hook is not sent, and the lab says so rather than sending it to the pod instead.
+ */
+export function hookDestination(host: string | undefined, podAddress: string | undefined): { to: 'pod' } | { failed: string } | { notSent: string } {
+  if (host === undefined || host === '') return { to: 'pod' };
+  if (LOOPBACK_HOST.test(host)) {
+    return { failed: `host ${host} is the node's own loopback, not the pod (the kubelet sends hooks from the node): nothing of the pod listens there, so the request is refused` };
+  }
+  if (podAddress !== undefined && host === podAddress) return { to: 'pod' };
+  return { notSent: `host ${host} is not this pod's address (${podAddress ?? 'unknown'}); in a cluster the kubelet would send the request there, which the lab does not do (the hook counts as ending at once)` };
+}
 
 export type KubeletEventType =
   | 'delete' | 'preStop' | 'preStopDone' | 'preStopTimeout' | 'turn' | 'TERM' | 'KILL' | 'exit' | 'podGone';
@@ -249,8 +271,11 @@ async function runPreStop(c: PodContainer, action: PreStopAction, grace: number,
       break;
     case 'httpGet': {
       const port = resolveContainerPort(c.spec, action.port);
+      const where = hookDestination(action.host, driver.host);
       // The kubelet fails such a hook before any request (FailedPreStopHook), then kills as usual.
       hook = 'error' in port ? Promise.resolve(`${FAILED_HOOK}: ${port.error}`)
+        : 'failed' in where ? Promise.resolve(`${FAILED_HOOK}: ${where.failed}`)
+        : 'notSent' in where ? Promise.resolve(`${HOOK_NOT_SENT}: ${where.notSent}`)
         : driver.httpGet(c.name, { ...action, port: port.port }, ac.signal).then((r) => r.detail, (e: Error) => `failed: ${e.message}`);
       break;
     }

@@ -5,7 +5,7 @@
  * the run's hard deadline (everything is killed when it passes).
  */
 import { EbbError } from '../errors.js';
-import { deletePod, podModelFromSpec, podSpecOf, FAILED_HOOK, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
+import { deletePod, podModelFromSpec, podSpecOf, FAILED_HOOK, HOOK_NOT_SENT, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
 import { ServingWatch } from './readiness.js';
 import { realClock } from './clock.js';
@@ -194,6 +194,7 @@ export async function runManifest(name: string, description: string, manifest: R
   // A hook the kubelet fails before running it (a port name not in its container, a host off the pod).
   for (const e of events) {
     if (e.type === 'preStopDone' && e.detail?.startsWith(FAILED_HOOK)) notes.push(`old pod: ${e.container}'s preStop failed at once, as the kubelet fails it (${e.detail}); the container got its stop signal without the hook's wait`);
+    if (e.type === 'preStopDone' && e.detail?.startsWith(HOOK_NOT_SENT)) notes.push(`old pod: ${e.container}'s httpGet preStop was ${e.detail}`);
   }
   for (const line of old.proxyLog) {
     if (/summary|exit|shut/i.test(String(line.msg))) notes.push(`old proxy: ${describeProxyLog(line)}`);
