@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { check, injectObject } from '../inject/index.js';
 import { withServiceFindings } from '../inject/services.js';
+import { withPodSecurityFindings } from '../inject/pod-security.js';
 import { findingFix, findingSentence, passSentence, reasonSentence, resourceLabel } from '../inject/messages.js';
 import { checkFindingLines } from '../inject/render.js';
 import { timelineLines } from '../inject/timeline.js';
@@ -92,7 +93,7 @@ export function runCheck(docs: readonly ManifestDoc[], config: InjectConfig, opt
   }
   // Services judged against the workloads as they run: as written when injected, else as inject would write them.
   const effective = items.map((item, i) => (results[i]!.report.reason === 'not_injected' ? injectObject(item, config).object : item));
-  withServiceFindings(results.map((r) => r.report), effective).forEach((report, i) => { results[i] = { ...results[i]!, report }; });
+  withPodSecurityFindings(withServiceFindings(results.map((r) => r.report), effective), effective).forEach((report, i) => { results[i] = { ...results[i]!, report }; });
   const errors = results.filter((r) => hasError(r.report)).length;
   let stdout: string;
   if (opts.json) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { inject, uninject } from '../inject/index.js';
 import { reportLines } from '../inject/render.js';
 import { withServiceFindings } from '../inject/services.js';
+import { withPodSecurityFindings } from '../inject/pod-security.js';
 import type { InjectConfig } from '../inject/types.js';
 import type { ManifestDoc } from '../manifests/read.js';
 import { isList, render, transformDoc, type OutputFormat } from '../manifests/transform.js';
@@ -25,7 +26,9 @@ export function runTransform(docs: readonly ManifestDoc[], config: InjectConfig 
   const fn = config ? (o: unknown) => inject(o, config) : (o: unknown) => uninject(o);
   const results = docs.map((d) => transformDoc(d, fn));
   // Services in the same input that route around a non-transparent proxy (inject only).
-  const reports = config ? withServiceFindings(results.flatMap((r) => r.reports), results.flatMap((r) => itemsOf(r.value))) : results.flatMap((r) => r.reports);
+  // and workloads whose ebb-init a Namespace's Pod Security level forbids.
+  const outputs = results.flatMap((r) => itemsOf(r.value));
+  const reports = config ? withPodSecurityFindings(withServiceFindings(results.flatMap((r) => r.reports), outputs), outputs, { transparent: config.transparent }) : results.flatMap((r) => r.reports);
   const refused = reports.filter((r) => r.status === 'refused').length;
   const lines = reports.flatMap((r) => reportLines(r, { verbose: opts.verbose }));
   if (refused) lines.push(`nothing written: ${refused} resource${refused === 1 ? '' : 's'} refused`);

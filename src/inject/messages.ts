@@ -202,6 +202,13 @@ export const FINDINGS = {
     message: (p) => `annotation ${p.annotation} is not an ebb setting, so it is ignored and the default applies${p.suggestion ? `: did you mean ${p.suggestion}?` : ''}`,
     fix: (p) => (p.suggestion ? `rename it to ${p.suggestion}` : 'remove it, or use one of the config.ebb.io/ settings listed in docs/inject.md'),
   },
+  pod_security_forbids_init: {
+    message: (p) => `namespace "${p.namespace}" enforces Pod Security "${p.level}" (pod-security.kubernetes.io/enforce), which forbids what ebb-init needs (adding the NET_ADMIN and NET_RAW capabilities${p.level === 'restricted' ? ', and running as root' : ''}): ${
+      p.kind === 'Namespace' ? 'every pod the webhook injects here with ebb-init (its default, --transparent true) is rejected'
+      : p.kind === 'Pod' ? `the API server rejects pod "${p.name}"`
+      : `the API server rejects every pod of ${String(p.kind).toLowerCase()} "${p.name}" (the ${String(p.kind).toLowerCase()} itself is accepted; its pods fail to be created: FailedCreate events)`}`,
+    fix: (p) => `label the namespace privileged (kubectl label --overwrite namespace ${p.namespace} pod-security.kubernetes.io/enforce=privileged), or inject with --transparent false (no ebb-init; Services must then target the ebb-in-<port> ports); ebb has no CNI plugin that would set up the rules outside the pod`,
+  },
   named_port_not_in_container: {
     message: (p) => `${p.field}.port "${p.port}" names no port of this container${p.owner ? ` (it is container "${p.owner}"'s)` : ''}: the kubelet looks a port name up only in the container's own ports, so in every cluster ${
       String(p.field).startsWith('lifecycle.preStop') ? 'the hook fails at once (a FailedPreStopHook event) and the container gets its stop signal without it'
