@@ -47,7 +47,7 @@ export class AdminServer {
     this.route('GET', '/ready', (_req, res) => {
       // For `ebb await`: a proxy that is terminating is no place to start a Job's work.
       res.setHeader('ebb-phase', drain.phase);
-      if (drain.phase === 'running') text(res, 200, 'ready\n');
+      if (drain.phase === 'running') text(res, 200, drain.terminating ? 'ready: terminating, still serving\n' : 'ready\n');
       else if (drain.phase === 'waiting') text(res, 200, 'ready: terminating, still serving (waiting)\n');
       else text(res, 503, `not ready: shutting down (${drain.phase})\n`);
     });
@@ -77,6 +77,10 @@ export class AdminServer {
       phase: d.phase,
       reason: d.reason,
       triggeredAt: d.triggeredAtEpochMs === null ? null : new Date(d.triggeredAtEpochMs).toISOString(),
+      /** Told the pod is terminating (GET /prestop, or any trigger): clients are being told to leave. */
+      terminating: d.terminating,
+      terminatingReason: d.terminatingReason,
+      terminatingAt: d.terminatingAtEpochMs === null ? null : new Date(d.terminatingAtEpochMs).toISOString(),
       inFlight: d.inFlight(),
       servedWhileWaiting: d.servedWhileWaiting,
       forcedCloses: d.forcedCloses,

@@ -12,6 +12,8 @@ import type { WaitingStrategy } from './waiting.js';
  * waiting strategy and enforces the deadline, forcing still-held handles closed when it passes.
  */
 export type Phase = 'running' | 'waiting' | 'draining' | 'exited';
+/** Phases, and 'terminating': the pod is being deleted (the proxy's preStop ran, or any trigger). */
+export type DrainEvent = Phase | 'terminating';
 export const PHASES: readonly Phase[] = ['running', 'waiting', 'draining', 'exited'];
 
 export interface Handle {
@@ -81,13 +83,22 @@ export class Drain {
   readonly enteredAt: Record<Phase, number | null> = { running: performance.now(), waiting: null, draining: null, exited: null };
   /** Date.now() of the trigger, for /state. */
   triggeredAtEpochMs: number | null = null;
+  /**
+   * The pod is terminating: told so by the proxy's preStop hook (GET /prestop, at t0) or implied by
+   * any trigger. It changes no phase and no deadline; protocols listen (on('terminating')) to tell
+   * their clients to leave: HTTP/1 answers with Connection: close, HTTP/2 sends GOAWAY.
+   */
+  terminating = false;
+  /** Why it is terminating (the first notice), and Date.now() of it. */
+  terminatingReason: string | null = null;
+  terminatingAtEpochMs: number | null = null;
   summary: DrainSummary | null = null;
   /** Resolves once the drain is complete (phase `exited`). */
   readonly exited: Promise<DrainSummary>;
 
   private readonly handles = new Set<HandleImpl>();
   private readonly kindCounts = new Map<string, number>();
-  private readonly listeners: Record<Phase, Array<() => void>> = { running: [], waiting: [], draining: [], exited: [] };
+  private readonly listeners: Record<DrainEvent, Array<() => void>> = { running: [], waiting: [], draining: [], exited: [], terminating: [] };
   private readonly abort = new AbortController();
   private deadline: NodeJS.Timeout | null = null;
   private waitEndedBy = '';
@@ -112,6 +123,7 @@ export class Drain {
     }
     this.reason = reason;
     this.triggeredAtEpochMs = Date.now();
+    this.notifyTerminating(reason);
     this.inFlightAtTrigger = this.inFlight();
     this.opts.log.info({ reason, waitBeforeExit: this.opts.waiting.spec, drainTimeoutSeconds: this.opts.drainTimeoutSeconds,
       inFlight: this.inFlightAtTrigger }, 'shutdown started');
@@ -127,15 +139,30 @@ export class Drain {
   }
 
   /**
-   * Call `fn` when `phase` is entered (at once if it already has been). Returns an unsubscribe, for
+   * The pod is terminating (GET /prestop at t0, or a trigger): from now on protocols tell their
+   * clients to leave, while everything is served as before. Returns false when already told.
+   */
+  notifyTerminating(reason: string): boolean {
+    if (this.terminating) return false;
+    this.terminating = true;
+    this.terminatingReason = reason;
+    this.terminatingAtEpochMs = Date.now();
+    this.opts.log.info({ reason, phase: this.phase }, 'terminating: telling clients to leave (HTTP/1 Connection: close, HTTP/2 GOAWAY)');
+    this.fire('terminating');
+    return true;
+  }
+
+  /**
+   * Call `fn` when `event` happens (at once if it already has). Returns an unsubscribe, for
    * short-lived subscribers (the transparent proxy's per-destination routes).
    */
-  on(phase: Phase, fn: () => void): () => void {
-    if (this.enteredAt[phase] !== null) { queueMicrotask(fn); return () => {}; }
-    this.listeners[phase].push(fn);
+  on(event: DrainEvent, fn: () => void): () => void {
+    const happened = event === 'terminating' ? this.terminating : this.enteredAt[event] !== null;
+    if (happened) { queueMicrotask(fn); return () => {}; }
+    this.listeners[event].push(fn);
     return () => {
-      const i = this.listeners[phase].indexOf(fn);
-      if (i >= 0) this.listeners[phase].splice(i, 1);
+      const i = this.listeners[event].indexOf(fn);
+      if (i >= 0) this.listeners[event].splice(i, 1);
     };
   }
 
@@ -213,13 +240,18 @@ export class Drain {
   private enter(phase: Phase): void {
     this.phase = phase;
     this.enteredAt[phase] = performance.now();
-    const fns = this.listeners[phase];
-    this.listeners[phase] = [];
+    this.fire(phase);
+  }
+
+  private fire(event: DrainEvent): void {
+    const fns = this.listeners[event];
+    this.listeners[event] = [];
+    const wasEntering = this.entering;
     this.entering = true;
     for (const fn of fns) {
-      try { fn(); } catch (err) { this.opts.log.error({ err, phase }, 'phase listener failed'); }
+      try { fn(); } catch (err) { this.opts.log.error({ err, phase: event }, 'phase listener failed'); }
     }
-    this.entering = false;
+    this.entering = wasEntering;
   }
 
   private startDraining(why: string): void {

@@ -14,8 +14,9 @@ import type { BudgetHolder } from './budget.js';
 
 /**
  * HTTP/1.1 from client to app, and what "graceful" means for it:
- * - waiting: every response carries `Connection: close`, so keep-alive clients reconnect (and land
- *   on another pod once their endpoint view is fresh);
+ * - terminating (from the proxy's preStop at t0, and through waiting): every response carries
+ *   `Connection: close` and idle keep-alive connections are closed, so keep-alive clients
+ *   reconnect (and land on another pod once their endpoint view is fresh);
  * - draining: idle keep-alive connections are closed at once, busy ones after their response;
  *   a request that still arrives on an open connection gets a fast 503 with `Connection: close`
  *   (this pod's endpoint is going away; the client should retry elsewhere, and a drain must not be
@@ -96,6 +97,11 @@ export class Http1Proxy {
     this.server.on('connect', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     // Unsubscribed when the upstream closes (a transparent route that went idle), so it can be freed.
+    // From 'terminating' on (the proxy's preStop at t0, or any trigger) every response carries
+    // Connection: close (`beforeHead`) and idle keep-alive connections close now, so clients
+    // reconnect (through kube-proxy: to a pod that is not leaving, once their endpoints are fresh)
+    // instead of reusing a connection to a pod whose app may be gone by their next request.
+    upstream.onClose(ctx.drain.on('terminating', () => this.closeIdle()));
     upstream.onClose(ctx.drain.on('draining', () => this.closeIdle()));
     upstream.onClose(() => this.server.close()); // stops the request-head timer
   }
@@ -256,7 +262,7 @@ export class Http1Proxy {
   }
 
   /**
-   * Called just before a response head is written: once shutdown has begun, the response to the
+   * Called just before a response head is written: once the pod is terminating, the response to the
    * last request received on the connection carries Connection: close (node:http then closes the
    * connection after it); responses to earlier ones stay keep-alive, so the ones queued behind them
    * still go out.
@@ -266,7 +272,7 @@ export class Http1Proxy {
     // would keep reusing a connection to an app that is leaving (istio#57357). Same rule as ours:
     // the response to the last request received closes the connection.
     if (appClose) state.appClosing = true;
-    if ((this.ctx.drain.phase !== 'running' || state.appClosing === true) && seq === state.received) res.shouldKeepAlive = false;
+    if ((this.ctx.drain.terminating || state.appClosing === true) && seq === state.received) res.shouldKeepAlive = false;
     if (!res.shouldKeepAlive) state.closing = true;
   }
 
@@ -473,7 +479,7 @@ export class Http1Proxy {
     const bodyless = isHead || status === 204 || status === 304;
     const chunked = !bodyless && ures.headers['content-length'] === undefined;
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
-    const close = this.ctx.drain.phase !== 'running';
+    const close = this.ctx.drain.terminating;
     headers.push('Connection', close ? 'close' : 'keep-alive');
     socket.write(responseHead(ures, headers));
     ures.on('data', (d: Buffer) => {
@@ -499,7 +505,7 @@ export class Http1Proxy {
     const headers = forwardableRawHeaders(ures.rawHeaders);
     const lengthHeader = ures.headers['content-length'];
     const length = status === 204 || status === 304 ? 0 : lengthHeader === undefined ? null : Number(lengthHeader);
-    const close = length === null || !Number.isSafeInteger(length) || this.ctx.drain.phase !== 'running';
+    const close = length === null || !Number.isSafeInteger(length) || this.ctx.drain.terminating;
     headers.push('Connection', close ? 'close' : 'keep-alive');
     socket.write(responseHead(ures, headers));
     if (length === null || !Number.isSafeInteger(length)) {

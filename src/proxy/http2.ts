@@ -16,8 +16,18 @@ import type { Upstream } from './upstream.js';
 
 /**
  * HTTP/2 cleartext (prior knowledge) and gRPC, stream by stream to an h2c session with the app.
- * Graceful close for HTTP/2: at draining every client session gets GOAWAY (session.close()), which
- * refuses new streams and lets the open ones finish; the connection closes when the last one does.
+ * Telling clients to leave: from 'terminating' on (the proxy's preStop at t0, or any trigger), and
+ * when the app's own session to it sends GOAWAY (the app's drain, relayed), a client session gets
+ * a graceful GOAWAY (`leave`: session.close(), NO_ERROR with the last stream id processed), and the
+ * connection closes once its open streams have finished. A stream that crosses the GOAWAY on the
+ * wire is above that id: the client knows it was not processed and retries it (RFC 9113 §6.8).
+ * Not the double GOAWAY (2^31-1 first, the real id an RTT later) that §6.8 suggests: through
+ * node:http2 nghttp2 ignores every new stream once any GOAWAY is out, without a word, so a first
+ * GOAWAY of 2^31-1 would only stall the crossing streams until the second one told the client.
+ * A session opened while terminating is served for LEAVE_GRACE_MS from its first stream, then gets
+ * the same GOAWAY, so every new connection serves requests and a client whose endpoints are not
+ * fresh yet never loops reconnecting to a pod that only refuses it.
+ * At draining every client session is closed (session.close()) at once.
  * Trailers are carried both ways (gRPC status lives there) and RST_STREAM is propagated both ways.
  *
  * Isolation between clients: every client connection gets its own h2c session to the app, opened
@@ -65,9 +75,17 @@ function resetStream(s: Http2Stream, code: number | undefined): void {
   s.destroy(code === NGHTTP2_CANCEL ? new AbortErrorCtor() : new Error(`stream reset by peer (code ${code})`));
 }
 
+/** How long a session opened while terminating is served from its first stream before its GOAWAY. */
+const LEAVE_GRACE_MS = 1000;
+
 /** One client connection: its session to the app and its counters for the limits. */
 interface Client {
+  readonly session: ServerHttp2Session;
   up: ClientHttp2Session | null;
+  /** Streams received (admitted or not). */
+  seen: number;
+  /** Told to leave (its GOAWAY is out or timed). */
+  leaving: boolean;
   /** Streams forwarded and not closed yet. Node forgets a reset stream at once; this does not. */
   live: number;
   /** Streams whose response was sent to the end. */
@@ -97,7 +115,7 @@ export class Http2Proxy {
     this.server.on('session', (s: ServerHttp2Session) => {
       // Closed by the budget with GOAWAY ENHANCE_YOUR_CALM (not flow-controlled: it goes out past a zero window).
       const held = ctx.budget.connection('http2', () => { if (!s.destroyed) s.destroy(new Error('buffer budget'), NGHTTP2_ENHANCE_YOUR_CALM); });
-      const client: Client = { up: null, live: 0, completed: 0, resets: 0, stalled: 0, calm: false, held };
+      const client: Client = { session: s, up: null, seen: 0, leaving: false, live: 0, completed: 0, resets: 0, stalled: 0, calm: false, held };
       this.clients.set(s, client);
       s.once('close', () => {
         this.clients.delete(s);
@@ -115,10 +133,33 @@ export class Http2Proxy {
       socket?.once('end', () => { if (!s.destroyed) s.destroy(); });
     });
     this.server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
+    // A session that has had no stream yet is told on its first one (onStream).
+    upstream.onClose(ctx.drain.on('terminating', () => {
+      for (const c of this.clients.values()) if (c.seen > 0) this.leave(c, 'terminating');
+    }));
     upstream.onClose(ctx.drain.on('draining', () => {
       for (const s of this.clients.keys()) if (!s.closed) s.close();
     }));
     upstream.onClose(() => { for (const c of this.clients.values()) c.up?.destroy(); });
+  }
+
+  /**
+   * The graceful GOAWAY (see the top of this file), now or `afterMs` later: the streams in flight
+   * are served; the connection closes after the last.
+   */
+  private leave(client: Client, why: string, afterMs = 0): void {
+    const s = client.session;
+    if (client.leaving || client.calm || s.closed || s.destroyed) return;
+    client.leaving = true;
+    const go = (): void => {
+      if (s.closed || s.destroyed) return;
+      this.ctx.log.debug({ why, live: client.live }, 'h2: GOAWAY to a client session (its streams in flight finish)');
+      s.close();
+    };
+    if (afterMs === 0) { go(); return; }
+    const timer = setTimeout(go, afterMs);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
   }
 
   accept(socket: Socket): void {
@@ -127,7 +168,12 @@ export class Http2Proxy {
     this.accepting = null;
   }
 
-  /** The client's own h2c session to the app; a new one after the old one closed or got GOAWAY. */
+  /**
+   * The client's own h2c session to the app; a new one after the old one closed or got GOAWAY.
+   * The app's GOAWAY is its own drain (or its limits): relayed to the client as our graceful
+   * GOAWAY, so the client reconnects instead of reusing a connection to an app that is leaving
+   * (istio#57357); the streams it has in flight finish first.
+   */
   private session(client: Client): ClientHttp2Session {
     const cur = client.up;
     if (cur && !cur.closed && !cur.destroyed) return cur;
@@ -136,7 +182,7 @@ export class Http2Proxy {
     s.once('connect', () => { if (!s.destroyed) s.setLocalWindowSize(CONNECTION_WINDOW); }); // it may be gone already
     const forget = (): void => { if (client.up === s) client.up = null; };
     s.once('close', forget);
-    s.once('goaway', forget);
+    s.once('goaway', () => { forget(); this.leave(client, 'the app sent GOAWAY'); });
     client.up = s;
     return s;
   }
@@ -185,7 +231,10 @@ export class Http2Proxy {
     const session = stream.session as ServerHttp2Session;
     const client = this.clients.get(session);
     if (!client) { stream.on('error', ignore); stream.close(NGHTTP2_REFUSED_STREAM); return; } // its session is closing
+    client.seen++;
     if (!this.admit(session, client, stream)) return;
+    // Terminating: a session that had no stream when it began is served a while from this one, then told to leave.
+    if (drain.terminating) this.leave(client, 'terminating (a session opened since)', LEAVE_GRACE_MS);
     client.live++;
     drain.requestStarted();
     const start = performance.now();

@@ -1,3 +1,4 @@
+import { registerPreStop } from '../admin/prestop.js';
 import { registerWaitQuiet } from '../admin/wait-quiet.js';
 import type { ProxyConfig } from '../config/proxy.js';
 import { Drain, createWaitingStrategy } from '../drain/index.js';
@@ -58,6 +59,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   });
 
   registerWaitQuiet(admin, drain, config.waitBeforeExit, config.transparent);
+  registerPreStop(admin, drain);
 
   const bind = async (what: string, port: number, host: string, fn: () => Promise<number>): Promise<number> => {
     try {
