@@ -3,19 +3,20 @@ import { performance } from 'node:perf_hooks';
 import type { Drain } from '../drain/index.js';
 import type { AdminServer } from './server.js';
 
-/** The most `seconds` GET /prestop accepts (a day: far beyond any grace period one would write). */
-export const PRESTOP_LIMIT_SECONDS = 86_400;
+/** The longest one timer can wait (setTimeout's limit); longer waits take several. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * The `seconds` of a GET /prestop query: absent → 0; else a number of seconds in [0, a day].
+ * The `seconds` of a GET /prestop query: absent → 0; else a finite number of seconds >= 0, with
+ * no upper bound (a grace period has none either, and `ebb inject` writes any W it is given).
  * Shared with `ebb check` and the lab (src/inject/prestop.ts), so what the endpoint refuses is
  * exactly what they call a hook that fails at once.
  */
 export function parsePreStopSeconds(raw: string | null): { ok: true; seconds: number } | { ok: false; problem: string } {
   if (raw === null) return { ok: true, seconds: 0 };
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > PRESTOP_LIMIT_SECONDS) {
-    return { ok: false, problem: `seconds=${raw} must be a number of seconds >= 0 and at most ${PRESTOP_LIMIT_SECONDS}` };
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+    return { ok: false, problem: `seconds=${raw} must be a number of seconds >= 0` };
   }
   return { ok: true, seconds: n };
 }
@@ -41,10 +42,17 @@ export function registerPreStop(admin: AdminServer, drain: Drain): void {
     const started = performance.now();
     const first = drain.notifyTerminating(`preStop hook (GET /prestop?seconds=${parsed.seconds})`);
     if (parsed.seconds > 0) {
+      const until = started + parsed.seconds * 1000;
       const gone = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => { req.socket.off('close', onClose); resolve(false); }, parsed.seconds * 1000);
+        let timer: NodeJS.Timeout;
         const onClose = (): void => { clearTimeout(timer); resolve(true); };
+        const tick = (): void => {
+          const left = until - performance.now();
+          if (left <= 0) { req.socket.off('close', onClose); resolve(false); return; }
+          timer = setTimeout(tick, Math.min(left, MAX_TIMER_MS));
+        };
         req.socket.once('close', onClose);
+        tick();
       });
       if (gone) return;
     }

@@ -3,12 +3,14 @@
  * the `sleep` lifecycle action, exec ["sleep","20"], ["/bin/sleep","20"], ["ebb","sleep","20"],
  * ["/bin/sh","-c","sleep 20"], ["/bin/bash","-c","sleep 20 && nginx -s quit"], busybox sleep.
  * Also ebb's own `--app-wait auto` hook, an httpGet to the proxy's GET /wait-quiet?max=S on its
- * admin port, which waits at most S seconds (`wait-quiet`). Anything else is `other` (its timing
+ * admin port, which waits at most S seconds (`wait-quiet`), and the proxy's own preStop, an httpGet
+ * to its GET /prestop?seconds=W, a wait of W seconds (`sleep`). Anything else is `other` (its timing
  * cannot be checked). `ebb check` and the lab's kubelet both read exec sleeps through this file,
  * so the timing they report for a manifest cannot disagree.
  */
 import { isObject, type JsonObject } from './workloads.js';
 import type { PreStop } from './types.js';
+import { parsePreStopSeconds } from '../admin/prestop.js';
 
 const SHELLS = /^(\/usr)?(\/bin\/)?(sh|bash|ash|dash|zsh|busybox sh)$/;
 const SLEEPS = /^(\/usr)?(\/bin\/)?sleep$/;
@@ -113,6 +115,42 @@ function waitQuiet(container: JsonObject, get: JsonObject, proxy: ProxyHookTarge
   return { kind: 'wait-quiet', seconds: max ?? proxy.defaultMaxSeconds, shape };
 }
 
+/** The numeric port an httpGet names, a named one looked up in the hook's own container (as the kubelet does). */
+function hookPort(container: JsonObject, port: unknown): number | null {
+  if (typeof port === 'number') return port;
+  if (typeof port === 'string' && /^[0-9]+$/.test(port)) return Number(port);
+  if (typeof port !== 'string') return null;
+  const own = Array.isArray(container.ports) ? container.ports.find((p) => isObject(p) && p.name === port) : undefined;
+  return isObject(own) && typeof own.containerPort === 'number' ? own.containerPort : null;
+}
+
+/** The ebb proxy's admin port, if this container is an ebb proxy: its EBB_ADMIN_PORT, else its port named ebb-admin. */
+function ownAdminPort(container: JsonObject): number | null {
+  const env = Array.isArray(container.env) ? container.env.find((e) => isObject(e) && e.name === 'EBB_ADMIN_PORT') : undefined;
+  if (isObject(env) && typeof env.value === 'string' && /^[0-9]+$/.test(env.value.trim())) return Number(env.value);
+  return hookPort(container, 'ebb-admin');
+}
+
+/**
+ * An httpGet hook to an ebb proxy's GET /prestop?seconds=W (the proxy's own preStop, which `ebb
+ * inject` writes): a wait of W seconds, with the pod marked terminating from its start. Only a
+ * hook without `host` on the proxy's admin port reaches it (its own, or the pod's proxy's); a
+ * `seconds` the endpoint refuses makes the hook fail at once (the kubelet then sends TERM at once).
+ */
+function preStopHook(container: JsonObject, get: JsonObject, proxy?: ProxyHookTarget): PreStop | null {
+  const rawPath = typeof get.path === 'string' ? get.path : '/';
+  let url: URL;
+  try { url = new URL(rawPath.startsWith('/') ? rawPath : `/${rawPath}`, 'http://pod'); } catch { return null; }
+  if (url.pathname !== '/prestop') return null;
+  if ((get.host !== undefined && get.host !== '') || (get.scheme !== undefined && get.scheme !== 'HTTP')) return null;
+  const port = hookPort(container, get.port);
+  if (port === null || (port !== ownAdminPort(container) && port !== proxy?.adminPort)) return null;
+  const shape = `httpGet /prestop${url.search}`;
+  const seconds = parsePreStopSeconds(url.searchParams.get('seconds'));
+  if (!seconds.ok) return { kind: 'other', shape: `${shape}: ${seconds.problem}; the proxy answers 400 at once and the kubelet sends TERM at once` };
+  return { kind: 'sleep', seconds: seconds.seconds, shape };
+}
+
 /**
  * A container's preStop. `proxy` (the pod's ebb proxy, if it has one) lets an app's httpGet to the
  * proxy's /wait-quiet count as a wait of at most its max= seconds.
@@ -132,6 +170,8 @@ export function describePreStop(container: unknown, proxy?: ProxyHookTarget): Pr
     return { kind: 'other', shape: `exec ${h.exec.command.map(String).join(' ')}`.slice(0, 80) };
   }
   if (isObject(h.httpGet)) {
+    const own = preStopHook(container as JsonObject, h.httpGet, proxy);
+    if (own) return own;
     const q = proxy ? waitQuiet(container as JsonObject, h.httpGet, proxy) : null;
     return q ?? { kind: 'other', shape: `httpGet ${String(h.httpGet.path ?? '/')}` };
   }

@@ -1,5 +1,4 @@
 /** The ebb-proxy container, as both sidecar modes run it. Env names follow CONTRACTS.md. */
-import { kubeAtLeast } from './config.js';
 import { isObject, type Json, type JsonObject } from './workloads.js';
 import type { InjectConfig } from './types.js';
 import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
@@ -120,6 +119,11 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number, appPreSt
   return { autoWait, autoMaxSeconds: max, drainSeconds };
 }
 
+/** The proxy's preStop: an httpGet to its own GET /prestop?seconds=W (src/admin/prestop.ts) on the admin port. */
+export function preStopHook(adminPort: number, seconds: number): JsonObject {
+  return { httpGet: { path: `/prestop?seconds=${seconds}`, port: adminPort } };
+}
+
 export function proxyContainer({ config, ports, graceSeconds, appPreStopSeconds }: SidecarInputs): JsonObject {
   const admin = config.adminPort;
   const env: Json[] = [];
@@ -168,15 +172,16 @@ export function proxyContainer({ config, ports, graceSeconds, appPreStopSeconds 
       postStart: { exec: { command: ['ebb', 'await', ...(admin === 4191 ? [] : ['--port', String(admin)]), '--timeout', config.awaitTimeout] } },
     };
     const w = config.waitBeforeExitSeconds;
-    if (w > 0) {
-      // The image is distroless (no /bin/sleep, no shell): before the sleep action (1.30) use `ebb sleep`.
-      lifecycle.preStop = kubeAtLeast(config.kubeVersion, 1, 30)
-        ? { sleep: { seconds: w } }
-        : { exec: { command: ['ebb', 'sleep', String(w)] } };
-    }
+    // The wait W is the proxy's own preStop, GET /prestop?seconds=W: the kubelet calls it at t0, so
+    // the proxy tells its clients to leave from then on (Connection: close, GOAWAY) instead of from
+    // its TERM, W seconds later; TERM still comes at W, as after a `sleep W`.
+    if (w > 0) lifecycle.preStop = preStopHook(admin, w);
     c.lifecycle = lifecycle;
   } else {
     c.restartPolicy = 'Always';
+    // A native sidecar's preStop runs at t0 too (its TERM comes once the app has exited): with
+    // seconds=0 it only tells the proxy that the pod is terminating, and the timing is unchanged.
+    c.lifecycle = { preStop: preStopHook(admin, 0) };
     // The kubelet starts the next container only once a native sidecar's startupProbe succeeds.
     c.startupProbe = probe('/ready', { periodSeconds: 1, failureThreshold: 120 });
   }
