@@ -228,7 +228,14 @@ export class LoadGenerator {
     return agent;
   }
 
-  private sendH1(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void): void {
+  /**
+   * One HTTP/1 request. A request on a reused keep-alive connection that the server closed before
+   * any byte of an answer (it closed the idle connection as the request crossed it: the keep-alive
+   * race, e.g. a terminating proxy closing its idle connections) is sent once more on a new
+   * connection, as Go's net/http, browsers and Node's own docs do for idempotent requests: the
+   * server never saw it. Any other failure is the outcome.
+   */
+  private sendH1(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void, retried = false): void {
     const keepAlive = c.kind === 'h1-keepalive';
     const kubeProxy = this.model === 'kube-proxy';
     const req = http.request({
@@ -245,7 +252,16 @@ export class LoadGenerator {
     // A timer of our own: req.setTimeout only runs once a socket is assigned and idle.
     const timer = setTimeout(() => { done('timeout'); req.destroy(); }, this.opts.timeoutMs);
     req.on('close', () => clearTimeout(timer));
-    req.on('error', (e) => done(errorOutcome(e), undefined, errCode(e)));
+    let answered = false;
+    req.once('response', () => { answered = true; });
+    req.on('error', (e) => {
+      if (!retried && !answered && req.reusedSocket && errCode(e) === 'ECONNRESET') {
+        clearTimeout(timer);
+        this.sendH1(c, at, done, true);
+        return;
+      }
+      done(errorOutcome(e), undefined, errCode(e));
+    });
     req.on('socket', (s) => { const t = socketTarget.get(s); if (t) at.target = t; });
     req.end();
   }
