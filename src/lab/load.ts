@@ -28,8 +28,14 @@ export function kindsFor(protocols: readonly ClientProtocol[]): ClientKind[] {
   return CLIENT_PROTOCOLS.filter((p) => protocols.includes(p)).flatMap((p) => KINDS_OF[p]);
 }
 
-export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | 'timeout';
-export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', '5xx', 'timeout'];
+/**
+ * `no-endpoint`: the client's view of the Service had no endpoint left (the last replica stopped
+ * serving: a scale to zero), so its new connection was rejected; not a request the pod lost.
+ */
+export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | 'timeout' | 'no-endpoint';
+export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', '5xx', 'timeout', 'no-endpoint'];
+/** The outcomes that count as lost: failed while the client had an endpoint, or on an established connection. */
+export const LOST_OUTCOMES: readonly Outcome[] = ['refused', 'reset', '5xx', 'timeout'];
 
 export type Target = 'old' | 'new';
 
@@ -125,7 +131,7 @@ export class LoadGenerator {
   }
 
   get counts(): { sent: number; done: number; failed: number } {
-    return { sent: this.sent, done: this.records.length, failed: this.records.filter((r) => r.outcome !== 'ok').length };
+    return { sent: this.sent, done: this.records.length, failed: this.records.filter((r) => LOST_OUTCOMES.includes(r.outcome)).length };
   }
 
   /** Stops sending, waits for what is in flight (bounded by the request timeout), closes connections. */
@@ -188,7 +194,7 @@ export class LoadGenerator {
     };
     // A client-side balancer with no endpoint fails the request itself; through kube-proxy an open
     // connection still reaches its pod, and only a new one is rejected.
-    if (this.model === 'mesh' && this.pick(c, start) === null) { process.nextTick(() => once('refused', undefined, NO_ENDPOINT)); return; }
+    if (this.model === 'mesh' && this.pick(c, start) === null) { process.nextTick(() => once('no-endpoint', undefined, NO_ENDPOINT)); return; }
     if (c.kind === 'h2' || c.kind === 'grpc') this.sendH2(c, at, once);
     else this.sendH1(c, at, once);
   }
@@ -371,11 +377,13 @@ function statusOutcome(status: number): Outcome {
 }
 
 function errCode(e: Error): string {
+  if (e.message === NO_ENDPOINT) return NO_ENDPOINT;
   return (e as NodeJS.ErrnoException).code ?? e.message;
 }
 
 export function errorOutcome(e: Error): Outcome {
   const code = errCode(e);
+  if (code === NO_ENDPOINT) return 'no-endpoint';
   if (code === 'ECONNREFUSED') return 'refused';
   if (code === 'ETIMEDOUT') return 'timeout';
   return 'reset';

@@ -3,7 +3,7 @@
  * table, a terminal timeline, a self-contained HTML page with SVG charts, and JSON.
  */
 import type { KubeletEvent } from './kubelet.js';
-import { OUTCOMES, type Outcome, type RequestRecord } from './load.js';
+import { LOST_OUTCOMES, OUTCOMES, type Outcome, type RequestRecord } from './load.js';
 
 export interface ContainerPhases {
   preStop: { start: number; end: number | null; detail: string } | null;
@@ -15,7 +15,13 @@ export interface ContainerPhases {
 /** The JSON shape of one scenario (the issue's contract): times in seconds from t0. */
 export interface ScenarioResult {
   name: string;
-  requests: { total: number; ok: number; failed: number; byOutcome: Record<Outcome, number> };
+  /**
+   * `failed` is what was lost: requests that failed while the client still had an endpoint, or on
+   * an established connection. `noEndpoint` (also byOutcome['no-endpoint']) is not in it: new
+   * connections rejected because the Service had no serving endpoint left (the last replica's
+   * scale to zero), which no pod could have answered.
+   */
+  requests: { total: number; ok: number; failed: number; noEndpoint: number; byOutcome: Record<Outcome, number> };
   podGoneSeconds: number | null;
   lastArrivalSeconds: number | null;
   firstFailureSeconds: number | null;
@@ -106,7 +112,7 @@ export function summarize(name: string, records: RequestRecord[], events: Kubele
   let lastArrival: number | null = null;
   for (const r of records) {
     byOutcome[r.outcome]++;
-    if (r.outcome !== 'ok') {
+    if (LOST_OUTCOMES.includes(r.outcome)) {
       // A failure happens when the client sees it (a request sent before t0 may be cut at t0 + x).
       firstFailure = firstFailure === null ? r.end : Math.min(firstFailure, r.end);
       lastFailure = lastFailure === null ? r.end : Math.max(lastFailure, r.end);
@@ -126,10 +132,11 @@ export function summarize(name: string, records: RequestRecord[], events: Kubele
     if (e.type === 'exit') p.exit = s3(e.at);
   }
   const gone = events.find((e) => e.type === 'podGone');
-  const failed = records.length - byOutcome.ok;
+  const noEndpoint = byOutcome['no-endpoint'];
+  const failed = records.length - byOutcome.ok - noEndpoint;
   return {
     name,
-    requests: { total: records.length, ok: byOutcome.ok, failed, byOutcome },
+    requests: { total: records.length, ok: byOutcome.ok, failed, noEndpoint, byOutcome },
     podGoneSeconds: gone ? s3(gone.at) : null,
     lastArrivalSeconds: lastArrival === null ? null : s3(lastArrival),
     firstFailureSeconds: firstFailure === null ? null : s3(firstFailure),
@@ -149,7 +156,9 @@ function tableRows(results: ScenarioResult[]): Array<[string, string[]]> {
     ['requests', results.map((r) => String(r.requests.total))],
     ['ok', results.map((r) => String(r.requests.ok))],
     ['lost (failed)', results.map((r) => String(r.requests.failed))],
-    ...OUTCOMES.filter((o) => o !== 'ok').map((o): [string, string[]] => [`  ${o}`, results.map((r) => String(r.requests.byOutcome[o]))]),
+    ...LOST_OUTCOMES.map((o): [string, string[]] => [`  ${o}`, results.map((r) => String(r.requests.byOutcome[o]))]),
+    ...(results.some((r) => r.requests.noEndpoint > 0)
+      ? [['no endpoint (not lost)', results.map((r) => String(r.requests.noEndpoint))] as [string, string[]]] : []),
     ['first failure (s)', results.map((r) => fmt(r.firstFailureSeconds))],
     ['last failure (s)', results.map((r) => fmt(r.phases.lastFailureSeconds))],
     ['last arrival at old (s)', results.map((r) => fmt(r.lastArrivalSeconds))],
@@ -210,7 +219,8 @@ export function renderTimeline(run: ScenarioRun, width = 64): string {
   const spark = (a: number[], max: number): string => a.map((v) => (v === 0 ? ' ' : BARS[Math.max(1, Math.round((v / max) * 8))])).join('');
   const ok = count((r) => r.outcome === 'ok');
   const toOld = count((r) => r.target === 'old');
-  const failed = count((r) => r.outcome !== 'ok', (r) => r.end);
+  const failed = count((r) => LOST_OUTCOMES.includes(r.outcome), (r) => r.end);
+  const noEndpoint = count((r) => r.outcome === 'no-endpoint', (r) => r.end);
   const max = Math.max(1, ...ok, ...toOld, ...failed);
   const label = (s: string): string => s.padEnd(12).slice(0, 12);
   const axis = new Array<string>(n).fill(' ');
@@ -226,6 +236,8 @@ export function renderTimeline(run: ScenarioRun, width = 64): string {
     `${label('to old pod')}${spark(toOld, max)}`,
     `${label('failed')}${spark(failed, max)}  ${failed.reduce((a, b) => a + b, 0)} total`,
   ];
+  const noEndpointTotal = noEndpoint.reduce((a, b) => a + b, 0);
+  if (noEndpointTotal > 0) lines.push(`${label('no endpoint')}${spark(noEndpoint, Math.max(max, ...noEndpoint))}  ${noEndpointTotal} total (not lost: the Service had no serving endpoint)`);
   if (run.outboundCalls) {
     // The app's own calls out (old pod): when they started, ok and failed, on the same columns.
     const outOk = new Array<number>(n).fill(0);
@@ -348,7 +360,7 @@ function svgChart(run: ScenarioRun): string {
   const ok = new Array<number>(n).fill(0); const bad = new Array<number>(n).fill(0);
   for (const r of records) {
     if (r.outcome === 'ok') ok[Math.min(n - 1, Math.floor((r.start - from) / slot))]!++;
-    else bad[Math.min(n - 1, Math.floor((r.end - from) / slot))]!++;
+    else if (LOST_OUTCOMES.includes(r.outcome)) bad[Math.min(n - 1, Math.floor((r.end - from) / slot))]!++;
   }
   const max = Math.max(1, ...ok.map((v, i) => v + bad[i]!));
   const plotW = W - L - R;

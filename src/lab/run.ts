@@ -188,8 +188,9 @@ export async function runManifest(name: string, description: string, manifest: R
   }
   const old = oldPod!;
   if (serving) {
+    const noEndpoint = (load?.records ?? []).filter((r) => r.outcome === 'no-endpoint').length;
     notes.push(serving.notServingSince === null ? 'the old pod served until it was gone'
-      : `the old pod stopped serving at ${((serving.notServingSince - at.t0) / 1000).toFixed(2)} s (${serving.why}); from then on each client, after its propagation delay, found no endpoint`);
+      : `the old pod stopped serving at ${((serving.notServingSince - at.t0) / 1000).toFixed(2)} s (${serving.why}); from then on each client, after its propagation delay, found no endpoint: ${noEndpoint} request(s) were rejected so (counted as "no endpoint", not as lost: a Service with no serving endpoint is a scale to zero, which no pod could answer); "lost" counts what failed while the client still had an endpoint, or on an established connection`);
   }
   // A hook the kubelet fails before running it (a port name not in its container, a host off the pod).
   for (const e of events) {

@@ -25,8 +25,8 @@ const records = [
 test('one scenario as JSON has exactly the fields of the contract, times in seconds from t0', () => {
   const r = summarize('classic-no-wait', records, events, { rps: 10 });
   assert.deepEqual(Object.keys(r).sort(), ['config', 'firstFailureSeconds', 'lastArrivalSeconds', 'name', 'phases', 'podGoneSeconds', 'requests']);
-  assert.deepEqual(Object.keys(r.requests).sort(), ['byOutcome', 'failed', 'ok', 'total']);
-  assert.deepEqual(r.requests, { total: 6, ok: 3, failed: 3, byOutcome: { ok: 3, refused: 1, reset: 1, '5xx': 1, timeout: 0 } });
+  assert.deepEqual(Object.keys(r.requests).sort(), ['byOutcome', 'failed', 'noEndpoint', 'ok', 'total']);
+  assert.deepEqual(r.requests, { total: 6, ok: 3, failed: 3, noEndpoint: 0, byOutcome: { ok: 3, refused: 1, reset: 1, '5xx': 1, timeout: 0, 'no-endpoint': 0 } });
   assert.equal(r.firstFailureSeconds, 0.4);
   assert.equal(r.phases.lastFailureSeconds, 1.5);
   // The 502 came from the old pod: it reached it.
