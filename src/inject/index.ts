@@ -6,7 +6,7 @@
 import fjp from 'fast-json-patch';
 import { applySettings, CONFIG_ANNOTATION_PREFIX, kubeAtLeast, overridesFromAnnotations, unknownSettingAnnotations } from './config.js';
 import { PatchBuilder, type Path } from './patch.js';
-import { evaluateTiming, findProxy, namedPortFindings, portFindings, sanityFindings, timingModel } from './rules.js';
+import { evaluateTiming, findProxy, loopbackHostFindings, namedPortFindings, portFindings, sanityFindings, timingModel } from './rules.js';
 import { appPorts, DEFAULT_GRACE_SECONDS, initContainer, INIT_CONTAINER, OUTBOUND_PORT, proxyContainer, PROXY_CONTAINER } from './sidecar.js';
 import { applyJobExit, jobExitCheck, jobExitRefusal } from './jobs.js';
 import { applyAppWait, waitQuietMax } from './app-wait.js';
@@ -314,7 +314,7 @@ export function inject(object: unknown, config: InjectConfig): InjectResult {
   const finalSpec = b.get(specPath) as JsonObject;
   const timing = timingModel(finalSpec);
   const rules = evaluateTiming(timing, { requestedWaitSeconds: cfg.mode === 'native' ? cfg.waitBeforeExitSeconds : 0, takesTraffic: appPorts(finalSpec).tcp.length > 0 });
-  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...namedPortFindings(finalSpec), ...jobFindings, ...unknownSettingFindings(ownAnn, tplAnn)];
+  const findings: Finding[] = [...rules.findings, ...portFindings(finalSpec), ...namedPortFindings(finalSpec), ...loopbackHostFindings(finalSpec), ...jobFindings, ...unknownSettingFindings(ownAnn, tplAnn)];
   return {
     patch: b.ops,
     report: report(object, 'injected', { reinjected, findings, passes: rules.passes, timing }),
@@ -382,7 +382,7 @@ export function check(object: unknown, config: InjectConfig, opts: CheckOptions 
     const timing = timingModel(spec, opts);
     const rules = evaluateTiming(timing, { takesTraffic: appPorts(spec).tcp.length > 0 });
     const findings = [...sanityFindings(spec, annotationsAt(tpl, ['metadata']), config.proxyVersion), ...rules.findings, ...portFindings(spec),
-      ...namedPortFindings(spec), ...jobExitCheck(object.kind, spec), ...unknownSettingFindings(tplPath.length ? annotationsAt(object, ['metadata']) : {}, annotationsAt(tpl, ['metadata']))];
+      ...namedPortFindings(spec), ...loopbackHostFindings(spec), ...jobExitCheck(object.kind, spec), ...unknownSettingFindings(tplPath.length ? annotationsAt(object, ['metadata']) : {}, annotationsAt(tpl, ['metadata']))];
     return report(object, 'injected', { findings, passes: rules.passes, timing });
   }
   const injected = inject(object, config);

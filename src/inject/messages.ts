@@ -209,6 +209,13 @@ export const FINDINGS = {
       : `the API server rejects every pod of ${String(p.kind).toLowerCase()} "${p.name}" (the ${String(p.kind).toLowerCase()} itself is accepted; its pods fail to be created: FailedCreate events)`}`,
     fix: (p) => `label the namespace privileged (kubectl label --overwrite namespace ${p.namespace} pod-security.kubernetes.io/enforce=privileged), or inject with --transparent false (no ebb-init; Services must then target the ebb-in-<port> ports); ebb has no CNI plugin that would set up the rules outside the pod`,
   },
+  hook_host_is_node_loopback: {
+    message: (p) => `${p.field}.host is ${p.host}: the kubelet sends it from the node, so that is the node's own loopback, where none of the pod's ports are; in every cluster ${
+      String(p.field).startsWith('lifecycle.preStop') ? 'the hook is refused at once (a FailedPreStopHook event) and the container gets its stop signal without it'
+      : String(p.field).startsWith('lifecycle.postStart') ? 'the hook fails (FailedPostStartHook) and the kubelet kills the container'
+      : 'the probe fails every time'}`,
+    fix: 'remove host: the kubelet then sends the request to the pod\'s IP',
+  },
   named_port_not_in_container: {
     message: (p) => `${p.field}.port "${p.port}" names no port of this container${p.owner ? ` (it is container "${p.owner}"'s)` : ''}: the kubelet looks a port name up only in the container's own ports, so in every cluster ${
       String(p.field).startsWith('lifecycle.preStop') ? 'the hook fails at once (a FailedPreStopHook event) and the container gets its stop signal without it'

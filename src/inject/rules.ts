@@ -217,6 +217,31 @@ export function namedPortFindings(spec: JsonObject): Finding[] {
   return out;
 }
 
+const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|::1|\[::1\])$/i;
+
+/**
+ * httpGet hooks and probes with a loopback `host`. The kubelet sends them from the node
+ * (pkg/kubelet/lifecycle/handlers.go, pkg/kubelet/prober), so `localhost` is the node's loopback,
+ * where none of the pod's ports are (unless the pod uses hostNetwork): such a preStop fails at once
+ * and such a probe never passes. Leaving `host` out sends them to the pod's IP.
+ */
+export function loopbackHostFindings(spec: JsonObject): Finding[] {
+  if (spec.hostNetwork === true) return [];
+  const out: Finding[] = [];
+  for (const c of [...containers(spec, 'containers'), ...containers(spec, 'initContainers')]) {
+    for (const { field, path } of PORT_FIELDS) {
+      if (!field.endsWith('httpGet')) continue;
+      let at: unknown = c;
+      for (const k of path) at = isObject(at) ? at[k] : undefined;
+      const host = isObject(at) ? at.host : undefined;
+      if (typeof host === 'string' && LOOPBACK_HOST.test(host)) {
+        out.push({ code: 'hook_host_is_node_loopback', severity: 'error', container: String(c.name ?? ''), params: { field, host } });
+      }
+    }
+  }
+  return out;
+}
+
 /** The signals `ebb proxy` starts its graceful shutdown on (src/cli/proxy.ts). */
 export const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 

@@ -47,3 +47,19 @@ test('another host: the lab does not send it anywhere and says so, instead of se
   assert.equal(r.sent, 0);
   assert.ok(r.done.detail!.startsWith(`${HOOK_NOT_SENT}: host registry.internal.example is not this pod's address (198.19.0.2)`), r.done.detail);
 });
+
+test('ebb check calls a loopback host on a hook or probe an error (it is the node\'s loopback), but not in a hostNetwork pod', async () => {
+  const { check, resolveInjectConfig } = await import('../../src/inject/index.js');
+  const pod = (hostNetwork: boolean): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
+    ...(hostNetwork ? { hostNetwork } : {}),
+    containers: [
+      { name: 'ebb-proxy', image: 'ebb:1', args: ['proxy'] },
+      { name: 'app', image: 'app:1', ports: [{ containerPort: 8080 }], lifecycle: { preStop: { httpGet: { host: 'localhost', path: '/drain', port: 8080 } } },
+        readinessProbe: { httpGet: { host: '127.0.0.1', path: '/ready', port: 8080 } }, livenessProbe: { httpGet: { host: '10.0.0.1', path: '/live', port: 8080 } } },
+    ],
+  } });
+  const codes = (hostNetwork: boolean): string[] => check(pod(hostNetwork), resolveInjectConfig({}).config).findings
+    .filter((f) => f.code === 'hook_host_is_node_loopback').map((f) => `${f.severity} ${String(f.params.field)} ${String(f.params.host)}`);
+  assert.deepEqual(codes(false), ['error lifecycle.preStop.httpGet localhost', 'error readinessProbe.httpGet 127.0.0.1']);
+  assert.deepEqual(codes(true), []);
+});
