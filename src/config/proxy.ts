@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { loadLlhttp } from '../proxy/llhttp.js';
 import { LOG_LEVELS, type LogFormat } from '../log.js';
 import type { LevelWithSilent } from 'pino';
 import { parseWaitBeforeExit, type WaitSpec } from '../drain/waiting.js';
@@ -61,6 +62,8 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'HTTP/1: requests read from one client connection and not yet answered; at this many the proxy stops reading from it until one is answered' },
   { name: 'max-app-connections-per-client', env: 'EBB_MAX_APP_CONNECTIONS_PER_CLIENT', arg: '<n>', default: '1',
     description: 'HTTP/1: requests of one client connection forwarded to the app at once, each on its own app connection; pipelined ones wait their turn' },
+  { name: 'http1-engine', env: 'EBB_HTTP1_ENGINE', arg: '<engine>', default: 'node',
+    description: 'HTTP/1 engine: node (node:http server + undici pool) or fast (node\'s llhttp on raw bytes, pooled app connections; issue 16); both behave the same' },
   { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
     description: 'enable POST /shutdown on the admin server (loopback clients only)' },
   // Jobs (issue 5, docs/jobs.md): leave when the app's processes are gone (shareProcessNamespace).
@@ -112,6 +115,8 @@ export interface ProxyConfig {
   readonly shutdownEndpoint: boolean;
   /** HTTP/1 limits (issue 11), each a PROXY_OPTIONS row. */
   readonly http1: Http1Limits;
+  /** Which HTTP/1 engine serves client connections (http1.ts or http1-fast.ts). */
+  readonly http1Engine: 'node' | 'fast';
   readonly logLevel: LevelWithSilent;
   readonly logFormat: LogFormat;
   /** --transparent: the inbound listener is on `inboundPort` and finds each connection's app port itself. */
@@ -214,6 +219,8 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     maxPipelined: get('max-pipelined', parsePositiveInt)!,
     maxAppConnectionsPerClient: get('max-app-connections-per-client', parsePositiveInt)!,
   };
+  const http1Engine = get('http1-engine', (s) => parseChoice(s, ['node', 'fast'] as const));
+  if (http1Engine === 'fast' && !loadLlhttp()) problems.push('--http1-engine fast: this Node has no llhttp parser reachable through _http_common; use --http1-engine node');
   const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
   const logFormat = get('log-format', (s) => parseChoice(s, ['json', 'pretty'] as const));
   const transparent = get('transparent', parseBoolean);
@@ -261,6 +268,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     upstreamTimeoutSeconds: upstreamTimeout!,
     shutdownEndpoint: shutdownEndpoint!,
     http1: Object.freeze(http1),
+    http1Engine: http1Engine!,
     logLevel: logLevel!,
     logFormat: logFormat!,
     transparent: transparent!,

@@ -87,7 +87,21 @@ export function http1ErrorBytes(cause: ProxyErrorCause): string {
   return `HTTP/1.1 ${w.status} ${STATUS_TEXT[w.status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n${PROXY_ERROR_HEADER}: ${cause}\r\n\r\n${body}`;
 }
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/**
+ * HTTP/1 (fast engine): an error answer as bytes, the same as writeHttp1Error's; `connection` is
+ * the Connection header the engine decided (close, or keep-alive with its timeout).
+ */
+export function http1ErrorResponse(cause: ProxyErrorCause, detail: string | undefined, connection: string): string {
+  const w = WIRE[cause];
+  const body = `ebb: ${w.message}${detail ? ` (${detail})` : ''}\n`;
+  return `HTTP/1.1 ${w.status} ${STATUS_TEXT[w.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${PROXY_ERROR_HEADER}: ${cause}\r\n${connection}\r\n${body}`;
+}
 
 export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');

@@ -3,7 +3,7 @@ import type { ProxyContext, TrackedSocket } from './context.js';
 import { kHandle } from './context.js';
 import { DIR_INBOUND } from '../admin/metrics.js';
 import { detectProtocol, DETECT_TIMEOUT_MS, isOpaquePort, type Detected } from './detect.js';
-import { Http1Proxy } from './http1.js';
+import { createHttp1Proxy, type Http1Engine } from './http1-engine.js';
 import { Http2Proxy } from './http2.js';
 import { pipeToApp } from './tcp.js';
 import { Upstream } from './upstream.js';
@@ -17,14 +17,14 @@ import type { InboundPair } from '../config/values.js';
 export class InboundListener {
   readonly server: net.Server;
   readonly upstream: Upstream;
-  readonly http1: Http1Proxy;
+  readonly http1: Http1Engine;
   readonly http2: Http2Proxy;
   private readonly opaque: boolean;
   port = -1;
 
   constructor(private readonly ctx: ProxyContext, readonly pair: InboundPair) {
     this.upstream = new Upstream(pair.appPort, ctx.config.upstreamTimeoutSeconds);
-    this.http1 = new Http1Proxy(ctx, this.upstream);
+    this.http1 = createHttp1Proxy(ctx, this.upstream);
     this.http2 = new Http2Proxy(ctx, this.upstream);
     this.opaque = isOpaquePort(ctx.config.opaquePorts, pair.appPort);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));

@@ -6,7 +6,7 @@ import { listeningPorts, waitForAppGone } from './app-gone.js';
 import type { ProxyContext, TrackedSocket } from './context.js';
 import { kHandle } from './context.js';
 import { detectProtocol, DETECT_TIMEOUT_MS, isOpaquePort, type Detected } from './detect.js';
-import { Http1Proxy } from './http1.js';
+import { createHttp1Proxy, type Http1Engine } from './http1-engine.js';
 import { Http2Proxy } from './http2.js';
 import { pipeToApp } from './tcp.js';
 import { Upstream } from './upstream.js';
@@ -24,7 +24,7 @@ export type OriginalDstFn = (socket: net.Socket) => OriginalDst;
 
 interface Route {
   readonly upstream: Upstream;
-  readonly http1: Http1Proxy;
+  readonly http1: Http1Engine;
   readonly http2: Http2Proxy;
   conns: number;
   idle: NodeJS.Timeout | null;
@@ -40,7 +40,7 @@ class Routes {
     let r = this.map.get(key);
     if (!r) {
       const upstream = new Upstream(port, this.ctx.config.upstreamTimeoutSeconds, host);
-      r = { upstream, http1: new Http1Proxy(this.ctx, upstream), http2: new Http2Proxy(this.ctx, upstream), conns: 0, idle: null };
+      r = { upstream, http1: createHttp1Proxy(this.ctx, upstream), http2: new Http2Proxy(this.ctx, upstream), conns: 0, idle: null };
       this.map.set(key, r);
     }
     if (r.idle) { clearTimeout(r.idle); r.idle = null; }
