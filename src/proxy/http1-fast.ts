@@ -8,6 +8,7 @@ import { Http1Proxy } from './http1.js';
 import { loadLlhttp, type Llhttp, type LlhttpError, type LlhttpParser } from './llhttp.js';
 import type { ProxyContext, TrackedSocket } from './context.js';
 import type { Upstream } from './upstream.js';
+import type { BudgetHolder } from './budget.js';
 
 /**
  * The fast HTTP/1 engine (`--http1-engine fast`): the same behaviour as http1.ts (which it hands
@@ -66,6 +67,8 @@ interface Conn {
   /** Set once a request must go to the node:http engine: the bytes to give it. */
   handover: Buffer[] | null;
   keepAliveHeader: string;
+  /** Its share of --max-buffered-bytes: response bytes written towards it and not yet taken by its socket. */
+  readonly held: BudgetHolder;
   /** Its socket listeners, removed at a handover. */
   onData?: (d: Buffer) => void;
   onEnd?: () => void;
@@ -152,6 +155,7 @@ export class Http1FastProxy {
       closing: false, appClosing: false, paused: 0, failed: null, cut: null, ended: false, dead: false,
       headStart: performance.now(), idleSince: 0, handover: null,
       keepAliveHeader: ka > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(ka)}\r\n` : 'Connection: keep-alive\r\n',
+      held: this.ctx.budget.connection('http1', () => socket.destroy()),
     };
     parser[ll.kOnMessageBegin] = (): void => { conn.headStart = performance.now(); conn.idleSince = 0; };
     parser[ll.kOnHeaders] = (headers: string[], url: string): void => {
@@ -501,11 +505,26 @@ export class Http1FastProxy {
     if (ex.outBytes > BUFFER_HIGH && ex.app && !ex.app.socket.isPaused()) ex.app.socket.pause();
   }
 
+  /**
+   * Writes towards the client, counted against --max-buffered-bytes until the socket takes the
+   * bytes (budget.ts); the app side pauses on the socket's backpressure, and under budget pressure
+   * until this chunk is taken, so a client that does not read gets no more from the app.
+   */
   private writeClient(ex: Exchange, b: Buffer): void {
-    const socket = ex.conn.socket;
+    const conn = ex.conn;
+    const socket = conn.socket;
     if (socket.destroyed) return;
-    if (!socket.write(b) && ex.app && !ex.app.socket.isPaused()) {
-      const app = ex.app;
+    const held = conn.held;
+    const n = b.length;
+    if (!held.hold(n)) return; // the budget closed this connection
+    const app = ex.app;
+    const throttled = held.throttled && app !== null;
+    if (throttled) { held.budget.throttledChunks++; app.socket.pause(); }
+    const ok = socket.write(b, () => {
+      held.release(n);
+      if (throttled && app.ex === ex && socket.writableNeedDrain === false) app.socket.resume();
+    });
+    if (!ok && app && !app.socket.isPaused()) {
       app.socket.pause();
       socket.once('drain', () => { if (app.ex === ex) app.socket.resume(); });
     }
@@ -614,6 +633,7 @@ export class Http1FastProxy {
   private onClose(conn: Conn): void {
     this.conns.delete(conn);
     conn.dead = true;
+    conn.held.close();
     for (const ex of conn.exchanges.splice(0)) {
       if (ex.over) continue;
       ex.over = true;
@@ -647,6 +667,7 @@ export class Http1FastProxy {
     s.off('data', conn.onData!);
     s.off('end', conn.onEnd!);
     s.off('close', conn.onClose!);
+    conn.held.close(); // the node:http engine counts this connection with a holder of its own
     s.pause();
     setImmediate(() => conn.parser.close());
     s.unshift(bytes);
