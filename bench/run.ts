@@ -275,7 +275,7 @@ async function measure(
   } finally {
     await running.stop();
   }
-  const prof = ctx.profileDir && name === 'ebb' ? join(ctx.profileDir, `ebb-${s}.cpuprofile`) : null;
+  const prof = ctx.profileDir && (name === 'ebb' || name.startsWith('ebb-')) ? join(ctx.profileDir, `${name}-${s}.cpuprofile`) : null;
   if (prof && existsSync(prof)) {
     const hot = hottest(prof, measured.window ?? undefined);
     cell.info = { ...cell.info, profile: prof, hottest: hot };

@@ -25,6 +25,8 @@ export interface Ratio {
   /** 'rss' lines are ebb's memory; 'cpu' and 'p99' lines compare CPU/req and fixed-rate latency. */
   scenario: Scenario | 'rss';
   kind: 'throughput' | 'cpu' | 'p99' | 'rss-idle' | 'rss-load';
+  /** Which ebb: `ebb`, or a variant such as `ebb-fast`. */
+  ebb: string;
   peer: string;
   /** throughput: ebb ÷ peer; cpu: ebb's CPU/req ÷ the peer's; p99: ebb's p99 − the peer's (ms); rss: ebb's worst MB. */
   value: number;
@@ -53,23 +55,31 @@ const P99_GOAL = { scenario: 'h1-2k' as Scenario, peer: 'haproxy', plusMs: 0.5 }
 export const RSS_IDLE_GOAL_MB = 48;
 export const RSS_LOAD_GOAL_MB = 96;
 
+const isEbb = (target: string): boolean => target === 'ebb' || target.startsWith('ebb-');
+
 export function ratios(cells: Cell[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const v of [...new Set(cells.filter((c) => isEbb(c.target)).map((c) => c.target))]) out.push(...ratiosOf(cells, v));
+  return out;
+}
+
+function ratiosOf(cells: Cell[], ebb: string): Ratio[] {
   const out: Ratio[] = [];
   const ok = cells.filter((c) => c.status === 'ok' && c.rate);
   const caveat = (a: Cell, b?: Cell): { caveat?: string } => (((a.errors ?? 0) + (b?.errors ?? 0)) ? { caveat: 'errors during the run: the ratio is not a fair number' } : {});
-  for (const e of ok.filter((c) => c.target === 'ebb')) {
+  for (const e of ok.filter((c) => c.target === ebb)) {
     if (e.scenario === 'h1-2k') continue; // a fixed rate: every proxy does the same req/s
-    for (const p of ok.filter((c) => c.scenario === e.scenario && c.target !== 'ebb')) {
+    for (const p of ok.filter((c) => c.scenario === e.scenario && !isEbb(c.target))) {
       const goal = GOALS.find((g) => g.scenario === e.scenario && g.peer === p.target);
       const value = e.rate! / p.rate!;
       out.push({
-        scenario: e.scenario, kind: 'throughput', peer: p.target, value, ebbP99Us: e.p99Us, peerP99Us: p.p99Us,
+        scenario: e.scenario, kind: 'throughput', ebb, peer: p.target, value, ebbP99Us: e.p99Us, peerP99Us: p.p99Us,
         ...(goal ? { target: `≥ ${goal.min}×`, met: value >= goal.min } : {}), ...caveat(e, p),
       });
     }
   }
   for (const g of CPU_GOALS) {
-    const e = ok.find((c) => c.target === 'ebb' && c.scenario === g.scenario);
+    const e = ok.find((c) => c.target === ebb && c.scenario === g.scenario);
     const ebbUs = e?.cpuUsPerRequest;
     if (!e || ebbUs === null || ebbUs === undefined) continue;
     const peerUs = ok.find((c) => c.target === g.peer && c.scenario === g.scenario)?.cpuUsPerRequest ?? null;
@@ -77,30 +87,30 @@ export function ratios(cells: Cell[]): Ratio[] {
     const underPeer = peerUs !== null ? ebbUs <= g.maxOfPeer * peerUs : null;
     const met = g.either ? underAbs || underPeer === true : underAbs && underPeer !== false;
     out.push({
-      scenario: g.scenario, kind: 'cpu', peer: g.peer, value: peerUs ? ebbUs / peerUs : NaN,
+      scenario: g.scenario, kind: 'cpu', ebb, peer: g.peer, value: peerUs ? ebbUs / peerUs : NaN,
       target: `≤ ${g.maxUs}µs ${g.either ? 'or' : 'and'} ≤ ${g.maxOfPeer}× ${g.peer} (ebb ${ebbUs.toFixed(1)}µs, ${g.peer} ${peerUs === null ? '–' : `${peerUs.toFixed(1)}µs`})`,
       met, ...caveat(e),
     });
   }
-  const e2k = ok.find((c) => c.target === 'ebb' && c.scenario === P99_GOAL.scenario);
+  const e2k = ok.find((c) => c.target === ebb && c.scenario === P99_GOAL.scenario);
   const p2k = ok.find((c) => c.target === P99_GOAL.peer && c.scenario === P99_GOAL.scenario);
   if (e2k?.p99Us && p2k?.p99Us) {
     const diffMs = (e2k.p99Us - p2k.p99Us) / 1000;
     out.push({
-      scenario: P99_GOAL.scenario, kind: 'p99', peer: P99_GOAL.peer, value: diffMs, ebbP99Us: e2k.p99Us, peerP99Us: p2k.p99Us,
+      scenario: P99_GOAL.scenario, kind: 'p99', ebb, peer: P99_GOAL.peer, value: diffMs, ebbP99Us: e2k.p99Us, peerP99Us: p2k.p99Us,
       target: `p99 ≤ ${P99_GOAL.peer} + ${P99_GOAL.plusMs} ms`, met: diffMs <= P99_GOAL.plusMs, ...caveat(e2k, p2k),
     });
   }
-  const ebbs = ok.filter((c) => c.target === 'ebb');
+  const ebbs = ok.filter((c) => c.target === ebb);
   const idle = ebbs.filter((c) => c.rssIdleBytes).map((c) => c.rssIdleBytes! / 1e6);
   if (idle.length) {
     const worst = Math.max(...idle);
-    out.push({ scenario: 'rss', kind: 'rss-idle', peer: 'idle', value: worst, target: `≤ ${RSS_IDLE_GOAL_MB} MB`, met: worst <= RSS_IDLE_GOAL_MB });
+    out.push({ scenario: 'rss', kind: 'rss-idle', ebb, peer: 'idle', value: worst, target: `≤ ${RSS_IDLE_GOAL_MB} MB`, met: worst <= RSS_IDLE_GOAL_MB });
   }
   const load = ebbs.filter((c) => c.rssLoadBytes).map((c) => c.rssLoadBytes! / 1e6);
   if (load.length) {
     const worst = Math.max(...load);
-    out.push({ scenario: 'rss', kind: 'rss-load', peer: 'load', value: worst, target: `≤ ${RSS_LOAD_GOAL_MB} MB`, met: worst <= RSS_LOAD_GOAL_MB });
+    out.push({ scenario: 'rss', kind: 'rss-load', ebb, peer: 'load', value: worst, target: `≤ ${RSS_LOAD_GOAL_MB} MB`, met: worst <= RSS_LOAD_GOAL_MB });
   }
   return out;
 }
@@ -156,12 +166,13 @@ export function renderCells(cells: Cell[]): string {
 
 export function renderRatios(rs: Ratio[]): string {
   const rows = [['scenario', 'ebb vs', 'ratio', 'p99 ebb/peer', 'target', 'verdict']];
-  for (const r of rs) {
+  for (const r0 of rs) {
+    const r = r0.ebb === 'ebb' ? r0 : { ...r0, scenario: `${r0.ebb}: ${r0.scenario}` as Scenario };
     const verdict = r.target ? (r.met ? 'met' : 'MISSED') + (r.caveat ? ' (errors!)' : '') : '';
     const p99 = r.ebbP99Us && r.peerP99Us ? `${fmtLatency(r.ebbP99Us)} / ${fmtLatency(r.peerP99Us)}` : '';
     switch (r.kind) {
-      case 'rss-idle': rows.push(['idle RSS', 'ebb (worst run)', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
-      case 'rss-load': rows.push(['load RSS', 'ebb (worst run)', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
+      case 'rss-idle': rows.push([`${r.ebb === 'ebb' ? '' : `${r.ebb}: `}idle RSS`, 'worst run', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
+      case 'rss-load': rows.push([`${r.ebb === 'ebb' ? '' : `${r.ebb}: `}load RSS`, 'worst run', `${r.value.toFixed(1)} MB`, '', r.target ?? '', verdict]); break;
       case 'cpu': rows.push([`${r.scenario} CPU/req`, r.peer, Number.isFinite(r.value) ? `${r.value.toFixed(2)}×` : '–', '', r.target ?? '', verdict]); break;
       case 'p99': rows.push([`${r.scenario} p99`, r.peer, `${r.value >= 0 ? '+' : ''}${r.value.toFixed(2)} ms`, p99, r.target ?? '', verdict]); break;
       default: rows.push([r.scenario, r.peer, `${r.value.toFixed(2)}×`, p99, r.target ?? '', verdict]);

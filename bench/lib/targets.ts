@@ -73,28 +73,35 @@ const direct: Target = {
   start: async (_ctx, _s, upstreamPort) => ({ port: upstreamPort, proc: null, stop: async () => {} }),
 };
 
-const ebb: Target = {
-  name: 'ebb',
-  what: '`ebb proxy` (this repository), log level warn; --opaque-ports for the TCP scenarios',
-  scenarios: ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo'],
-  missing: () => (existsSync(EBB_BIN) ? null : `${EBB_BIN} not found`),
-  start: async (ctx, s, upstreamPort) => {
-    const port = await freePort();
-    const admin = await freePort();
-    // A profile left by an earlier run must not pass for this one's.
-    if (ctx.profileDir) rmSync(join(ctx.profileDir, `ebb-${s}.cpuprofile`), { force: true });
-    const prof = ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir, '--cpu-prof-name', `ebb-${s}.cpuprofile`] : [];
-    const args = [...prof, EBB_BIN, 'proxy', '--app-port', String(upstreamPort), '--inbound-port', String(port), '--admin-port', String(admin), '--log-level', 'warn'];
-    if (s === 'tcp' || s === 'tcp-echo') args.push('--opaque-ports', String(upstreamPort));
-    const info: Record<string, unknown> = {};
-    const r = await startProcess(ctx, port, process.execPath, args, (line) => {
-      if (line.includes('"msg":"listening"')) {
-        try { info.listening = JSON.parse(line); } catch { /* not JSON after all */ }
-      }
-    });
-    return { ...r, info };
-  },
-};
+/** `ebb proxy` with extra flags (`ebb`: as configured by default; `ebb-fast`: --http1-engine fast). */
+function ebbTarget(name: string, what: string, extra: string[], scenarios: Scenario[]): Target {
+  return {
+    name,
+    what,
+    scenarios,
+    missing: () => (existsSync(EBB_BIN) ? null : `${EBB_BIN} not found`),
+    start: async (ctx, s, upstreamPort) => {
+      const port = await freePort();
+      const admin = await freePort();
+      // A profile left by an earlier run must not pass for this one's.
+      if (ctx.profileDir) rmSync(join(ctx.profileDir, `${name}-${s}.cpuprofile`), { force: true });
+      const prof = ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir, '--cpu-prof-name', `${name}-${s}.cpuprofile`] : [];
+      const args = [...prof, EBB_BIN, 'proxy', '--app-port', String(upstreamPort), '--inbound-port', String(port), '--admin-port', String(admin), '--log-level', 'warn', ...extra];
+      if (s === 'tcp' || s === 'tcp-echo') args.push('--opaque-ports', String(upstreamPort));
+      const info: Record<string, unknown> = {};
+      const r = await startProcess(ctx, port, process.execPath, args, (line) => {
+        if (line.includes('"msg":"listening"')) {
+          try { info.listening = JSON.parse(line); } catch { /* not JSON after all */ }
+        }
+      });
+      return { ...r, info };
+    },
+  };
+}
+
+const ebb = ebbTarget('ebb', '`ebb proxy` (this repository), log level warn; --opaque-ports for the TCP scenarios', [], ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo']);
+// Only the HTTP/1 scenarios differ between the engines.
+const ebbFast = ebbTarget('ebb-fast', 'the same with --http1-engine fast', ['--http1-engine', 'fast'], ['h1', 'h1-2k']);
 
 /** One HAProxy frontend → backend pair: listen on 127.0.0.1:port, forward to 127.0.0.1:appPort. */
 export interface PeerRoute { port: number; appPort: number; h2?: boolean }
@@ -213,4 +220,4 @@ const undici = nodePeer('undici', 'minimal node:http server + undici Pool.stream
 const pipe = nodePeer('pipe', 'raw Node net socket pipe (bench/peers/tcp-pipe.ts)', 'tcp-pipe.js', ['tcp', 'tcp-echo']);
 const h2fwd = nodePeer('h2fwd', 'bare node:http2 forwarder, one upstream session (bench/peers/h2-forwarder.ts)', 'h2-forwarder.js', ['h2c']);
 
-export const TARGETS: Target[] = [direct, ebb, haproxy, nginx, fastify, undici, h2fwd, pipe];
+export const TARGETS: Target[] = [direct, ebb, ebbFast, haproxy, nginx, fastify, undici, h2fwd, pipe];
