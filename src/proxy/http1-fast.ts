@@ -67,6 +67,9 @@ interface Conn {
   /** Set once a request must go to the node:http engine: the bytes to give it. */
   handover: Buffer[] | null;
   keepAliveHeader: string;
+  /** Response bytes collected while an app chunk is parsed (see Http1FastProxy.batchingClient), and whose they are. */
+  batch: Buffer[] | null;
+  batchFor: Exchange | null;
   /** Its share of --max-buffered-bytes: response bytes written towards it and not yet taken by its socket. */
   readonly held: BudgetHolder;
   /** Its socket listeners, removed at a handover. */
@@ -117,7 +120,8 @@ interface AppConn {
   keepAlive: boolean;
   idleSince: number;
   error: NodeJS.ErrnoException | null;
-  corked: boolean;
+  /** Request bytes written while one client chunk is parsed, sent as one write after it. */
+  batch: Buffer[] | null;
 }
 
 export class Http1FastProxy {
@@ -128,8 +132,15 @@ export class Http1FastProxy {
   private node: Http1Proxy | null = null;
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
-  /** App connections corked while one client chunk is parsed. */
-  private readonly corked: AppConn[] = [];
+  /**
+   * While one chunk is parsed, what it produces for the other side is collected and sent as one
+   * write after it (a head and a small body in one syscall, not a writev of pieces): the app
+   * connections written to while a client chunk is parsed, and the client connection being
+   * written to while an app chunk is parsed.
+   */
+  private readonly batchedApps: AppConn[] = [];
+  private batchingClient: Conn | null = null;
+  private batchingApps = false;
 
   constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
     const ll = loadLlhttp();
@@ -153,7 +164,7 @@ export class Http1FastProxy {
     const conn: Conn = {
       socket, parser, headers: [], url: '', exchanges: [], current: null, received: 0, forwarding: 0, waiting: [],
       closing: false, appClosing: false, paused: 0, failed: null, cut: null, ended: false, dead: false,
-      headStart: performance.now(), idleSince: 0, handover: null,
+      headStart: performance.now(), idleSince: 0, handover: null, batch: null, batchFor: null,
       keepAliveHeader: ka > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(ka)}\r\n` : 'Connection: keep-alive\r\n',
       held: this.ctx.budget.connection('http1', () => socket.destroy()),
     };
@@ -196,8 +207,10 @@ export class Http1FastProxy {
     if (conn.dead) return;
     if (conn.handover) { conn.handover.push(d); return; }
     conn.idleSince = 0;
+    this.batchingApps = true;
     const r = conn.parser.execute(d);
-    for (const a of this.corked.splice(0)) { a.corked = false; a.socket.uncork(); }
+    this.batchingApps = false;
+    for (const a of this.batchedApps.splice(0)) this.flushApp(a);
     if (typeof r !== 'number') { this.refuseBytes(conn, (r as LlhttpError).code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request', r); return; }
     const handover = conn.handover as Buffer[] | null; // set by onRequestHead during execute()
     if (handover) {
@@ -303,12 +316,9 @@ export class Http1FastProxy {
     const buf = ex.reqBuf!;
     ex.reqBuf = null;
     ex.reqBufBytes = 0;
-    if (buf.length > 1) app.socket.cork();
-    let ok = true;
-    for (const b of buf) ok = app.socket.write(b);
-    if (buf.length > 1) app.socket.uncork();
-    if (!ok && !ex.reqDone) this.waitAppDrain(ex, app);
-    else if (ex.conn.paused & P_BODY) this.resume(ex.conn, P_BODY);
+    if (ex.conn.paused & P_BODY) this.resume(ex.conn, P_BODY);
+    for (const b of buf) this.writeApp(ex, app, b);
+    if (!this.batchingApps) this.flushApp(app);
   }
 
   private sendRequestBytes(ex: Exchange, b: Buffer): void {
@@ -320,8 +330,24 @@ export class Http1FastProxy {
       if (ex.reqBufBytes > BUFFER_HIGH) this.pause(ex.conn, P_BODY);
       return;
     }
-    if (!app.corked) { app.corked = true; app.socket.cork(); this.corked.push(app); }
-    if (!app.socket.write(b)) this.waitAppDrain(ex, app);
+    this.writeApp(ex, app, b);
+    if (!this.batchingApps) this.flushApp(app);
+  }
+
+  private writeApp(_ex: Exchange, app: AppConn, b: Buffer): void {
+    if (app.batch === null) { app.batch = [b]; this.batchedApps.push(app); } else app.batch.push(b);
+  }
+
+  private flushApp(app: AppConn): void {
+    const batch = app.batch;
+    if (batch === null) return;
+    app.batch = null;
+    const i = this.batchedApps.indexOf(app);
+    if (i >= 0) this.batchedApps.splice(i, 1);
+    if (app.socket.destroyed) return;
+    const ok = app.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+    const ex = app.ex;
+    if (!ok && ex && !ex.reqDone) this.waitAppDrain(ex, app);
   }
 
   private waitAppDrain(ex: Exchange, app: AppConn): void {
@@ -341,7 +367,7 @@ export class Http1FastProxy {
     socket.once('connect', () => socket.setTimeout(0));
     const parser = new ll.Parser();
     parser.initialize(ll.RESPONSE, {}, 0, ll.kLenientNone);
-    const a: AppConn = { socket, parser, ex: null, headers: [], informational: false, keepAlive: true, idleSince: 0, error: null, corked: false };
+    const a: AppConn = { socket, parser, ex: null, headers: [], informational: false, keepAlive: true, idleSince: 0, error: null, batch: null };
     parser[ll.kOnHeaders] = (headers: string[]): void => { for (let i = 0; i < headers.length; i++) a.headers.push(headers[i]!); };
     parser[ll.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[] | undefined, _method: unknown, _url: unknown,
       status: number, statusMessage: string, _upgrade: boolean, keepAlive: boolean): number => {
@@ -374,10 +400,11 @@ export class Http1FastProxy {
   }
 
   private onAppData(a: AppConn, d: Buffer): void {
-    const client = a.ex?.conn.socket;
-    client?.cork();
+    const conn = a.ex?.conn ?? null;
+    this.batchingClient = conn;
     const r = a.parser.execute(d);
-    client?.uncork();
+    this.batchingClient = null;
+    if (conn) this.flushClient(conn);
     if (typeof r !== 'number') {
       this.ctx.log.debug({ err: (r as LlhttpError).code }, 'http1: the app\'s response could not be parsed');
       this.appFailed(a, 'upstream_error');
@@ -512,6 +539,26 @@ export class Http1FastProxy {
    */
   private writeClient(ex: Exchange, b: Buffer): void {
     const conn = ex.conn;
+    if (conn.socket.destroyed) return;
+    if (this.batchingClient === conn) {
+      if (conn.batch === null) conn.batch = [b]; else conn.batch.push(b);
+      conn.batchFor = ex;
+      return;
+    }
+    this.sendClient(ex, b);
+  }
+
+  /** What a parsed app chunk produced for this client, as one write. Before anything ends the socket. */
+  private flushClient(conn: Conn): void {
+    const batch = conn.batch;
+    if (batch === null) return;
+    conn.batch = null;
+    this.sendClient(conn.batchFor!, batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+    conn.batchFor = null;
+  }
+
+  private sendClient(ex: Exchange, b: Buffer): void {
+    const conn = ex.conn;
     const socket = conn.socket;
     if (socket.destroyed) return;
     const held = conn.held;
@@ -561,6 +608,7 @@ export class Http1FastProxy {
     else { const i = conn.exchanges.indexOf(ex); if (i >= 0) conn.exchanges.splice(i, 1); }
     if (conn.current === ex && ex.local) { /* its body is still read and dropped */ }
     this.done(ex, ex.status);
+    this.flushClient(conn);
     if (ex.closeAfter) {
       conn.socket.destroySoon(); // as node:http: closed once written, not left half-open for the client to close
       return;
@@ -606,6 +654,7 @@ export class Http1FastProxy {
     }
     const bytes = conn.failed;
     conn.failed = '';
+    this.flushClient(conn);
     if (cut && cutOpen) {
       cut.over = true;
       conn.exchanges.splice(conn.exchanges.indexOf(cut), 1);
