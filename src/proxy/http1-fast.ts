@@ -18,8 +18,9 @@ import type { BudgetHolder } from './budget.js';
  * connection as bytes (hop-by-hop fields dropped), bodies go as bytes with framing of their own
  * (Content-Length as is, chunked re-chunked), and only the response's head and framing are looked at.
  *
- * Graceful close is the same as http1.ts's: while waiting, the response to the last request
- * received on a connection carries Connection: close; while draining, idle connections close at
+ * Graceful close is the same as http1.ts's: from 'terminating' on (the proxy's preStop, through
+ * waiting), the response to the last request received on a connection carries Connection: close
+ * and idle keep-alive connections close; while draining, idle connections close at
  * once, busy ones after their response, and a request that still arrives gets a fast 503 in turn.
  *
  * Handed to http1.ts (the node:http engine), once nothing is in flight on the connection, with the
@@ -152,6 +153,9 @@ export class Http1FastProxy {
     const shortest = Math.min(...[l.requestHeaderTimeoutSeconds, l.keepAliveTimeoutSeconds, APP_IDLE_MS / 1000].filter((s) => s > 0));
     this.sweep = setInterval(() => this.checkTimeouts(), Math.min(1000, Math.max(50, shortest * 100)));
     this.sweep.unref();
+    // From 'terminating' on (the proxy's preStop, or any trigger) responses carry Connection: close
+    // and idle keep-alive connections close, as in http1.ts.
+    upstream.onClose(ctx.drain.on('terminating', () => this.closeIdle()));
     upstream.onClose(ctx.drain.on('draining', () => this.closeIdle()));
     upstream.onClose(() => this.close());
   }
@@ -512,7 +516,7 @@ export class Http1FastProxy {
     const conn = ex.conn;
     if (ex.appClose) conn.appClosing = true; // the app's own drain, relayed (see http1.ts beforeHead)
     const last = ex.seq === conn.received;
-    if (!ex.clientKeepAlive || ex.closeAfter || (last && (this.ctx.drain.phase !== 'running' || conn.appClosing))) ex.closeAfter = true;
+    if (!ex.clientKeepAlive || ex.closeAfter || (last && (this.ctx.drain.terminating || conn.appClosing))) ex.closeAfter = true;
     if (ex.closeAfter) conn.closing = true;
     const connection = ex.closeAfter ? 'Connection: close\r\n' : conn.keepAliveHeader;
     ex.headSent = true;
