@@ -12,7 +12,7 @@
  */
 import { type Clock, realClock } from './clock.js';
 import { Pleg } from './pleg.js';
-import type { ContainerDriver, PodModel, PreStopAction } from './kubelet.js';
+import { hookDestination, HOOK_NOT_SENT, type ContainerDriver, type PodModel, type PreStopAction } from './kubelet.js';
 
 export interface ReadinessProbe {
   container: string;
@@ -84,7 +84,12 @@ export class ServingWatch {
       const timeout = new AbortController();
       const t = this.clock.setTimeout(() => timeout.abort(), p.timeoutSeconds * 1000);
       const signal = AbortSignal.any([this.ac.signal, timeout.signal]);
-      void this.driver.httpGet(p.container, p.action, signal).then((r) => r, (e: Error) => ({ ok: false, detail: e.message })).then((r) => {
+      // Where the kubelet sends it (its host, else the pod): a loopback host is the node's, and fails.
+      const where = hookDestination(p.action.host, this.driver.host);
+      const probe = 'failed' in where ? Promise.resolve({ ok: false, detail: where.failed })
+        : 'notSent' in where ? Promise.resolve({ ok: true, detail: `${HOOK_NOT_SENT}: ${where.notSent}; taken as passing` })
+        : this.driver.httpGet(p.container, p.action, signal);
+      void probe.then((r) => r, (e: Error) => ({ ok: false, detail: e.message })).then((r) => {
         this.clock.clearTimeout(t);
         if (this.stopped) return;
         const n = r.ok ? 0 : failures + 1;

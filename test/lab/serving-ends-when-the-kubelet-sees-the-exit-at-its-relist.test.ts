@@ -40,3 +40,18 @@ test('with --pleg-period 0 it stops serving at the exit', async () => {
   assert.equal(watch.notServingSince, 2300);
   watch.stop();
 });
+
+test('a readiness probe with host localhost goes to the node\'s loopback: it fails without reaching the pod', async () => {
+  const clock = new FakeClock();
+  let sent = 0;
+  const driver: ContainerDriver = { host: '198.19.0.2', signal: () => {}, exited: () => new Promise(() => {}), httpGet: () => { sent++; return Promise.resolve({ ok: true, detail: '200' }); } };
+  const probed = podModelFromSpec({ containers: [{ name: 'app', ports: [{ containerPort: 8080 }],
+    readinessProbe: { httpGet: { host: 'localhost', path: '/ready', port: 8080 }, periodSeconds: 1, failureThreshold: 1 } }] });
+  const watch = new ServingWatch(probed, driver, clock, new Pleg(0, clock));
+  watch.start();
+  await clock.advance(1000);
+  assert.equal(sent, 0);
+  assert.equal(watch.notServingSince, 1000);
+  assert.match(String(watch.why), /app: readiness GET \/ready failed 1 time\(s\) \(host localhost is the node's own loopback/);
+  watch.stop();
+});
