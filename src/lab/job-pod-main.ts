@@ -19,6 +19,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { Pleg } from './pleg.js';
+import { hookGet } from './pod.js';
+import { stopGrace, wholeSeconds } from '../inject/termination.js';
 import { containerExitCode, podPhase, type Exit } from './pod-phase.js';
 
 export interface JobPodPlan {
@@ -27,8 +29,10 @@ export interface JobPodPlan {
   postStart?: string[];
   app: { argv: string[]; env: Record<string, string> };
   adminPort: number;
-  /** The native sidecar's stop grace: the pod's grace (or the override), floored at 2 s. */
+  /** The native sidecar's grace: the pod's terminationGracePeriodSeconds (or the override), in ms. */
   graceMs: number;
+  /** The native sidecar's httpGet preStop (on 127.0.0.1), which the kubelet runs before its TERM. */
+  proxyPreStop?: { port: number; path: string };
   /** The kubelet's PLEG relist period (0: it sees every exit at once). */
   plegPeriodMs: number;
   /** classic: how long to wait for the proxy after the app has exited before declaring the pod stuck. */
@@ -112,9 +116,21 @@ try {
     // The kubelet stops the sidecars once it has seen the last regular container exit.
     const seen = await appSeen;
     emit('app-exit-seen', { exitAt: rel(seen.exitAt), seenAt: rel(seen.seenAt), ...plegFacts(seen) });
+    // killContainer: the preStop first (at most the grace), the grace less its whole seconds, at least 2 s.
+    let graceSeconds = plan.graceMs / 1000;
+    if (plan.proxyPreStop && graceSeconds > 0) {
+      const started = performance.now();
+      emit('proxy-prestop', plan.proxyPreStop);
+      const signal = AbortSignal.timeout(plan.graceMs);
+      const r = await hookGet({ host: '127.0.0.1', port: plan.proxyPreStop.port, path: plan.proxyPreStop.path, agent: false, signal });
+      const tookMs = performance.now() - started;
+      emit('proxy-prestop-done', { detail: signal.aborted ? `still running after ${graceSeconds}s` : r.detail, tookMs });
+      graceSeconds -= wholeSeconds(tookMs / 1000);
+    }
+    const graceMs = stopGrace(graceSeconds) * 1000;
     proxy.child.kill('SIGTERM');
-    emit('proxy-term', { graceMs: plan.graceMs });
-    proxyExit = await within(proxy.exited, plan.graceMs);
+    emit('proxy-term', { graceMs });
+    proxyExit = await within(proxy.exited, graceMs);
     if (proxyExit === 'timeout') { proxy.child.kill('SIGKILL'); emit('proxy-kill'); proxyExit = await proxy.exited; }
   } else {
     proxyExit = await within(proxy.exited, plan.completeWaitMs);

@@ -23,8 +23,7 @@ import { PodNetwork } from './netns.js';
 import { EBB_BIN, freePort, runInitContainer } from './pod.js';
 import { renderTextTable, type LabTable } from './report.js';
 import { DEFAULT_PLEG_PERIOD_SECONDS } from './pleg.js';
-import { DEFAULT_GRACE_SECONDS } from './kubelet.js';
-import { stopGrace } from '../inject/termination.js';
+import { DEFAULT_GRACE_SECONDS, resolveContainerPort } from './kubelet.js';
 
 const JOB_APP = fileURLToPath(new URL('./job-app-main.js', import.meta.url));
 const JOB_POD = fileURLToPath(new URL('./job-pod-main.js', import.meta.url));
@@ -111,7 +110,8 @@ export function jobManifest(targetUrl: string, o: JobOptions): Record<string, un
 
 type Container = {
   name: string; command?: string[]; args?: string[]; env?: Array<{ name: string; value?: string }>;
-  lifecycle?: { postStart?: { exec?: { command?: string[] } } }; securityContext?: { runAsUser?: number };
+  lifecycle?: { postStart?: { exec?: { command?: string[] } }; preStop?: { httpGet?: { path?: string; port?: number | string; host?: string } } };
+  securityContext?: { runAsUser?: number };
 };
 
 /** `ebb …` in a manifest means this ebb. */
@@ -155,6 +155,11 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
     // the lab gives the proxy a forwarding listener to the target in place of transparent outbound.
     if (!network) Object.assign(env, { EBB_INBOUND: `${egressPort}:${targetPort}`, EBB_INBOUND_HOST: '127.0.0.1' });
     else result.notes.push(`ebb-init: ${runInitContainer(network, (spec.initContainers ?? []) as Array<Record<string, unknown>>, `job ${setup}`, 20_000).trim().split('\n')[0]}`);
+    // The native sidecar's own preStop (inject writes GET /prestop on its admin port): the kubelet runs it before the TERM.
+    const hook = mode === 'native' ? proxyC.lifecycle?.preStop?.httpGet : undefined;
+    const hookPort = hook ? resolveContainerPort(proxyC as unknown as Record<string, unknown>, hook.port ?? 80) : undefined;
+    const proxyPreStop = hook && hookPort && 'port' in hookPort && !hook.host ? { port: hookPort.port, path: hook.path ?? '/' } : undefined;
+    if (hook && !proxyPreStop) result.notes.push(`the proxy's httpGet preStop ${JSON.stringify(hook)} is not run by the lab's Job pod (a named port it lacks, or a host)`);
     // In its namespace the proxy runs as its container's uid, which ebb init's rules exempt.
     const uid = proxyC.securityContext?.runAsUser ?? 2102;
     const asProxyUser = network ? ['nsenter', `--setuid=${uid}`, `--setgid=${uid}`, '--'] : [];
@@ -164,7 +169,8 @@ export async function runJobSetup(setup: JobSetup, o: JobOptions = DEFAULT_JOB_O
       postStart: proxyC.lifecycle?.postStart?.exec?.command ? resolveEbb(proxyC.lifecycle.postStart.exec.command) : undefined,
       app: { argv: resolveEbb([...(appC.command ?? []), ...(appC.args ?? [])]), env: {} },
       adminPort,
-      graceMs: stopGrace(result.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
+      graceMs: (result.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
+      ...(proxyPreStop ? { proxyPreStop } : {}),
       plegPeriodMs: (o.plegPeriod ?? DEFAULT_PLEG_PERIOD_SECONDS) * 1000,
       completeWaitMs: o.completeWaitMs,
     };

@@ -13,7 +13,7 @@ const JOB_POD = fileURLToPath(new URL('../../src/lab/job-pod-main.js', import.me
 function proxyArgv(port: number, o: { onTerm?: number; ignoreTerm?: boolean; exitAfterMs?: number; code?: number }): string[] {
   const script = `
     const http = require('node:http');
-    const s = http.createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1');
+    const s = http.createServer((q, r) => (q.url === '/slow' ? setTimeout(() => r.end('slow'), 1200) : r.end('ok'))).listen(${port}, '127.0.0.1');
     process.on('SIGTERM', () => { ${o.ignoreTerm ? '' : `s.close(); process.exit(${o.onTerm ?? 0});`} });
     ${o.exitAfterMs !== undefined ? `setTimeout(() => process.exit(${o.code ?? 0}), ${o.exitAfterMs});` : ''}
     setInterval(() => {}, 1000);`;
@@ -81,8 +81,23 @@ test('native: the sidecar gets TERM only at the kubelet\'s next PLEG relist afte
   const delay = Number(seen.delayMs);
   assert.ok(delay > 0 && delay <= 1000, `delay ${delay} ms is not within one relist period`);
   const k = Number(seen.relist);
-  assert.ok(Math.abs(k - Math.round(k)) < 1e-6 && k >= 1, `seen at relist ${k}, not at a relist`);
+  assert.ok(Math.abs(k - Math.round(k)) < 1e-6 && Math.round(k) >= 1, `seen at relist ${k}, not at a relist`);
   // The TERM comes after the kubelet saw the exit, not with it.
   const order = events.map((e) => e.ev);
   assert.ok(order.indexOf('app-exit') < order.indexOf('app-exit-seen') && order.indexOf('app-exit-seen') < order.indexOf('proxy-term'), order.join(' '));
+});
+
+test('native: the kubelet runs the sidecar\'s own httpGet preStop before its TERM, and the TERM\'s grace is what the hook left (whole seconds, at least 2 s)', async () => {
+  const p = await plan('native', { onTerm: 0 }, { graceMs: 5000 });
+  const events = await runPod({ ...p, proxyPreStop: { port: p.adminPort, path: '/slow' } });
+  const order = events.map((e) => e.ev);
+  assert.ok(order.indexOf('app-exit-seen') < order.indexOf('proxy-prestop') && order.indexOf('proxy-prestop') < order.indexOf('proxy-prestop-done')
+    && order.indexOf('proxy-prestop-done') < order.indexOf('proxy-term'), order.join(' '));
+  assert.equal(get(events, 'proxy-prestop-done').detail, '200 slow');
+  // The runner's own clock: the hook took at least 1.2 s, so the grace lost at least one whole second.
+  const took = Number(get(events, 'proxy-prestop-done').tookMs);
+  assert.ok(took >= 1000, `the hook took ${took} ms`);
+  assert.equal(get(events, 'proxy-term').graceMs, Math.max(2000, 5000 - Math.floor(took / 1000) * 1000));
+  assert.ok(Number(get(events, 'proxy-term').graceMs) <= 4000);
+  assert.equal(get(events, 'pod-complete').phase, 'Succeeded');
 });
