@@ -98,6 +98,8 @@ interface Client {
   calm: boolean;
   /** Its share of --max-buffered-bytes: response bytes not yet sent to it. */
   held: BudgetHolder;
+  /** --h2-stream-buffer: what a stalled stream's window to the app may bring in. */
+  streamBuffer: number;
 }
 
 export class Http2Proxy {
@@ -115,7 +117,7 @@ export class Http2Proxy {
     this.server.on('session', (s: ServerHttp2Session) => {
       // Closed by the budget with GOAWAY ENHANCE_YOUR_CALM (not flow-controlled: it goes out past a zero window).
       const held = ctx.budget.connection('http2', () => { if (!s.destroyed) s.destroy(new Error('buffer budget'), NGHTTP2_ENHANCE_YOUR_CALM); });
-      const client: Client = { session: s, up: null, seen: 0, leaving: false, live: 0, completed: 0, resets: 0, stalled: 0, calm: false, held };
+      const client: Client = { session: s, up: null, seen: 0, leaving: false, live: 0, completed: 0, resets: 0, stalled: 0, calm: false, held, streamBuffer: ctx.config.h2.streamBuffer };
       this.clients.set(s, client);
       s.once('close', () => {
         this.clients.delete(s);
@@ -341,14 +343,24 @@ function ignore(): void {}
  * Nothing is written once `dst` is closed; the caller's 'close' handlers reset the other side.
  * While `dst` is full the stream counts as stalled for its client: its window may fill in the proxy.
  * Towards the client (`held`), every chunk counts against --max-buffered-bytes until it is sent,
- * and under budget pressure the next chunk is read from the app only once the last one was sent.
+ * and a stalled stream its window to the app too; under budget pressure the next chunk is read from
+ * the app only once the last one was sent.
  */
 function forward(src: Http2Stream, dst: Http2Stream, client: Client, onEnd: () => void, held?: BudgetHolder): void {
   let stalled = false;
   let waits = 0; // why `src` is paused: `dst` full, a throttled chunk not sent yet
   let unsent = 0; // bytes of `held` written to `dst` and not sent yet
   let closed = false;
-  const unstall = (): void => { if (stalled) { stalled = false; client.stalled--; } };
+  // A stalled stream towards the client also counts its window to the app against the budget: the
+  // app may fill it while the stream waits, and the proxy holds what it sends.
+  let reserved = 0;
+  const unstall = (): void => {
+    if (!stalled) return;
+    stalled = false;
+    client.stalled--;
+    held?.release(reserved);
+    reserved = 0;
+  };
   const wait = (): void => { if (waits++ === 0) src.pause(); };
   const go = (): void => { if (--waits === 0) src.resume(); };
   src.on('data', (chunk: Buffer) => {
@@ -368,7 +380,15 @@ function forward(src: Http2Stream, dst: Http2Stream, client: Client, onEnd: () =
       ok = dst.write(chunk);
     }
     if (!ok) {
-      if (!stalled) { stalled = true; client.stalled++; }
+      if (!stalled) {
+        stalled = true;
+        client.stalled++;
+        if (held) {
+          const window = client.streamBuffer;
+          if (!held.hold(window)) return; // the budget closed this connection
+          reserved = window;
+        }
+      }
       wait();
       dst.once('drain', () => { unstall(); go(); });
     }
