@@ -6,7 +6,7 @@ import { EbbError } from '../errors.js';
 /** Where a redirected connection was originally going (before iptables REDIRECT). */
 export interface OriginalDst { address: string; port: number; family: 'IPv4' | 'IPv6' }
 
-interface Addon { originalDst(fd: number): OriginalDst }
+interface Addon { originalDst(fd: number): OriginalDst; mallocTrim?(): boolean }
 
 /**
  * build/Release/ebb_native.node, built from src/native/original_dst.c by `npm ci` (scripts/build-native.js).
@@ -17,11 +17,7 @@ export const ADDON_PATH = process.env.EBB_NATIVE_ADDON || fileURLToPath(new URL(
 let addon: Addon | undefined;
 let loadError: Error | undefined;
 
-/**
- * Loads the addon once. Loaded lazily so that only `--transparent` needs a compiler at install time;
- * a missing addon is a clear startup error, not a crash on the first connection.
- */
-export function loadOriginalDst(): (socket: Socket) => OriginalDst {
+function load(): Addon | undefined {
   if (addon === undefined && loadError === undefined) {
     try {
       addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
@@ -29,6 +25,24 @@ export function loadOriginalDst(): (socket: Socket) => OriginalDst {
       loadError = err as Error;
     }
   }
+  return addon;
+}
+
+/**
+ * glibc's malloc_trim(0) from the addon, or null when the addon is missing (or older): the proxy
+ * then simply does not trim (src/proxy/memory-relief.ts). Returns whether memory was released.
+ */
+export function loadMallocTrim(): (() => boolean) | null {
+  const a = load();
+  return a?.mallocTrim ? a.mallocTrim.bind(a) : null;
+}
+
+/**
+ * Loads the addon once. Loaded lazily so that only `--transparent` needs a compiler at install time;
+ * a missing addon is a clear startup error, not a crash on the first connection.
+ */
+export function loadOriginalDst(): (socket: Socket) => OriginalDst {
+  load();
   if (addon === undefined) {
     const why = (loadError as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? 'it was not built' : loadError!.message;
     throw new EbbError('native_addon_missing',

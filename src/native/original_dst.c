@@ -1,9 +1,10 @@
 /*
- * ebb_native: the one thing Node cannot do for ebb's transparent proxy — read a redirected
- * connection's original destination from netfilter's conntrack (SO_ORIGINAL_DST for IPv4,
- * IP6T_SO_ORIGINAL_DST for IPv6).
+ * ebb_native: the two things Node cannot do for ebb's proxy — read a redirected connection's
+ * original destination from netfilter's conntrack (SO_ORIGINAL_DST for IPv4, IP6T_SO_ORIGINAL_DST
+ * for IPv6), and hand the C heap's free pages back to the kernel (glibc's malloc_trim).
  *
  *   originalDst(fd: number) → { address: string, port: number, family: 'IPv4' | 'IPv6' }
+ *   mallocTrim() → boolean (true when memory was released; always false without glibc)
  *
  * Throws an Error with `code` (the errno name, e.g. ENOENT when the connection was not redirected
  * or EBADF for a bad fd) and `syscall`. Uses only N-API (ABI-stable across Node versions).
@@ -15,6 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>; defined here because those
  * headers do not compile cleanly in user space on every distribution. */
@@ -105,10 +109,25 @@ static napi_value original_dst(napi_env env, napi_callback_info info) {
   return make_result(env, text, ntohs(dst6.sin6_port), "IPv6");
 }
 
+/* Memory freed by nghttp2, OpenSSL and Node's own buffers goes back to malloc's free lists, and glibc
+ * returns it to the kernel only from the top of the heap: freed pages in the middle of an arena stay
+ * resident until malloc_trim, which madvise()s them away. */
+static napi_value malloc_trim_now(napi_env env, napi_callback_info info) {
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value result;
+  napi_get_boolean(env, released != 0, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
+  napi_value fn, trim;
   napi_create_function(env, "originalDst", NAPI_AUTO_LENGTH, original_dst, NULL, &fn);
   napi_set_named_property(env, exports, "originalDst", fn);
+  napi_create_function(env, "mallocTrim", NAPI_AUTO_LENGTH, malloc_trim_now, NULL, &trim);
+  napi_set_named_property(env, exports, "mallocTrim", trim);
   return exports;
 }
 

@@ -8,7 +8,8 @@ import { EbbError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createProxyContext, type ProxyContext } from './context.js';
 import { InboundListener } from './listener.js';
-import { loadOriginalDst } from '../native/original-dst.js';
+import { loadMallocTrim, loadOriginalDst } from '../native/original-dst.js';
+import { startMemoryRelief } from './memory-relief.js';
 import { OutboundListener, TransparentInboundListener } from './transparent.js';
 import { watchForAppExit } from './app-exit-watch.js';
 
@@ -91,10 +92,13 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   ports = { admin: adminPort, inbound, outbound: outboundPort };
   log.info({ admin: adminPort, inbound, outbound: outboundPort }, 'listening');
   if (config.exitWhenAppExits) watchForAppExit(drain, log, config.appExitSettleSeconds * 1000);
+  const relief = startMemoryRelief(ctx, loadMallocTrim());
+  void drain.exited.then(() => relief.stop());
 
   return {
     ctx, drain, admin, listeners, ports, transparentInbound, outbound,
     close() {
+      relief.stop();
       for (const l of listeners) l.close();
       transparentInbound?.close();
       outbound?.dispose();
