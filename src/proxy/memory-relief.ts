@@ -11,19 +11,24 @@ import type { ProxyContext } from './context.js';
  * - glibc gives freed C heap back to the kernel only from the top of an arena: pages freed in the
  *   middle stay resident until malloc_trim.
  * So when RSS is more than `growth` over the level reliefs bring it back to, and no new connection or
- * request came for 5 s (or the load, client connections and requests in flight, fell from a peak
+ * request came for 2 s (or the load, client connections and requests in flight, fell from a peak
  * of 8 or more to a quarter of it), the proxy runs a full GC, a second one half a second later,
  * and malloc_trim (the native addon's; skipped when it is missing); if RSS is still up, it tries
- * again 6 s later, three times at most. At most once per `minGapMs`, never while the load is at
+ * again 3 s later, four times at most. At most once per `minGapMs`, never while the load is at
  * its peak: a busy proxy is left to V8's own schedule. A full GC of the proxy's heap (a few MiB)
  * takes milliseconds.
  */
 const SECOND_GC_MS = 500;
-/** V8 measures allocation over its last 5 s; a GC shrinks the young generation only once that is low. */
-const QUIET_MS = 5000;
-/** After a relief that left RSS up, the next try: past V8's window from the first. */
-const RETRY_MS = 6000;
-const MAX_MISSES = 3;
+/** No new connection or request for this long: the burst is over. */
+const QUIET_MS = 2000;
+/**
+ * After a relief that left RSS up, the next try. V8 measures allocation over its last 5 s and
+ * shrinks the young generation only once that rate is low, and some memory of the burst's
+ * connections is freed seconds after they closed (measured: back by 6 to 12 s after the last one):
+ * a few tries 3 s apart catch it.
+ */
+const RETRY_MS = 3000;
+const MAX_MISSES = 4;
 
 export interface MemoryReliefOptions {
   readonly intervalMs?: number;
@@ -112,8 +117,6 @@ export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | nul
     if (running || rss <= floor * growth) return;
     const since = performance.now() - last;
     if (since < minGapMs) return;
-    // Quiet for V8's allocation-rate window: only then does a full GC also shrink the young
-    // generation (up to 32 MiB) that the burst grew (measured: before that, RSS stays).
     const quiet = ctx.drain.activity.quietMs() >= QUIET_MS;
     const dropped = peakLoad >= 8 && now <= peakLoad / 4;
     const retry = misses > 0 && since >= RETRY_MS;
