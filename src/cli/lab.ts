@@ -61,13 +61,13 @@ export function register(program: Command): void {
       if (flags.compare && (flags.manifest || explicitScenario)) throw new UsageError('lab: --compare runs the presets; it cannot be combined with --manifest or --scenario');
       if (flags.manifest && explicitScenario) throw new UsageError('lab: give either --manifest or --scenario');
       if (settings.runtime === 'podman') {
-        if (flags.transparent === true) throw new UsageError('lab: --runtime podman does not take --transparent yet: each podman pod has its own IP already, and clients reach the proxy\'s inbound port there');
         if (settings.appCommand || settings.sidecarCommand) throw new UsageError('lab: --runtime podman runs the images the manifest names; --app-command and --sidecar-command are for the process runtime');
         const notHere = (await import('../lab/podman.js')).podmanUnavailableReason();
         if (notHere) throw new UsageError(`lab: --runtime podman cannot run on this machine: ${notHere}`);
       }
       // Real addressing (pod IP + app port, intercepted) where this machine can; else loopback, said so.
-      const why = settings.runtime === 'podman' ? 'runtime podman (each pod a podman pod with its own IP)'
+      // Under podman the ebb-init image programs each pod's rules itself: podman (checked above) is all it needs.
+      const why = settings.runtime === 'podman' ? undefined
         : settings.sidecarCommand ? 'another proxy runs in ebb-proxy\'s place (--sidecar-command), and ebb init\'s rules are ebb\'s'
         : (await import('../lab/netns.js')).transparentUnavailableReason();
       if (flags.transparent === true) {
@@ -116,7 +116,12 @@ function addressingLines(s: LabSettings, loopbackWhy: string | undefined): { mod
     ? 'mesh (--client-model): a client-side balancer moves every request to the new pod once it knows'
     : 'kube-proxy (--client-model): an open connection stays on its pod until it closes, new connections go to the new pod once the client knows'}`;
   if (s.runtime === 'podman') {
-    return { mode: 'pod-ip', clients, text: 'podman: each pod a podman pod with its own IP on podman\'s network; clients connect to the pod\'s IP and the proxy\'s inbound port (without ebb init\'s rules: --runtime podman runs without --transparent)' };
+    return {
+      mode: 'pod-ip', clients,
+      text: s.transparent
+        ? 'real (podman): each pod a podman pod with its own IP on podman\'s bridge, behind the iptables rules its ebb-init init container (the ebb-init image, with only NET_ADMIN and NET_RAW) wrote in the pod\'s network namespace; clients connect to the pod\'s IP and the app\'s port, as kube-proxy delivers a Service\'s traffic, and the rules hand each connection to the proxy (uid 2102); the app calls a remote service on the bridge\'s gateway address through the proxy\'s outbound listener'
+        : `podman without ebb init's rules: each pod a podman pod with its own IP on podman's bridge; clients connect to the pod's IP and the proxy's inbound port, which a cluster's clients never address (real addressing not used: ${loopbackWhy ?? 'unknown'})`,
+    };
   }
   if (s.transparent) {
     return { mode: 'pod-ip', clients, text: 'real: each pod in its own network namespace behind ebb init\'s iptables rules; clients connect to the pod\'s IP and the app\'s port, as kube-proxy delivers a Service\'s traffic, and the rules hand each connection to the proxy' };

@@ -25,6 +25,7 @@ import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
 import { resolveContainerPort, type ContainerDriver, type HookResult, type PodContainer, type PodModel, type PreStopAction } from './kubelet.js';
 import { envOf, hookGet, isProxyContainer } from './pod.js';
+import type { RemoteService } from './remote.js';
 
 /** The image the built-in manifest names for the app. */
 export const DEMO_APP_IMAGE = 'ebb-lab/demo-app';
@@ -123,6 +124,12 @@ export interface PodmanPodOptions {
   /** Every init container of the spec (plain ones and native sidecars), in spec order. */
   initContainers: Array<Record<string, unknown>>;
   shareProcessNamespace: boolean;
+  /**
+   * Real addressing: the remote service the demo app calls every `appCallEveryMs`, listening on
+   * the gateway address of the pod's podman network (this machine's side of the bridge).
+   */
+  remote?: RemoteService;
+  appCallEveryMs?: number;
 }
 
 export class PodmanPod implements ContainerDriver {
@@ -139,6 +146,7 @@ export class PodmanPod implements ContainerDriver {
   private readonly proxy: PodContainer | undefined;
   private readonly app: PodContainer | undefined;
   private readonly children = new Set<ChildProcess>();
+  private appCallUrl: string | undefined;
 
   constructor(private readonly opts: PodmanPodOptions) {
     this.proxy = opts.model.containers.find(isProxyContainer);
@@ -156,6 +164,12 @@ export class PodmanPod implements ContainerDriver {
     const infra = this.must(['pod', 'inspect', this.pod, '--format', '{{.InfraContainerID}}'], 'inspecting the pod');
     this.host = this.must(['inspect', infra, '--format', '{{.NetworkSettings.IPAddress}}'], 'reading the pod IP');
     if (!net.isIP(this.host)) throw new EbbError('lab_start_failed', `the ${o.name} pod has no IP on podman's network (got "${this.host}")`);
+    if (o.remote) {
+      // The bridge's address on this machine exists once a container is on it: the pod's infra is.
+      const gateway = this.must(['inspect', infra, '--format', '{{.NetworkSettings.Gateway}}'], 'reading the pod network\'s gateway');
+      if (!net.isIP(gateway)) throw new EbbError('lab_start_failed', `the ${o.name} pod's podman network has no gateway address (got "${gateway}"), so its app has no remote service to call; run the lab with --no-transparent`);
+      this.appCallUrl = await o.remote.listen(gateway);
+    }
 
     for (const spec of o.initContainers) {
       if (spec.restartPolicy === 'Always') {
@@ -194,7 +208,8 @@ export class PodmanPod implements ContainerDriver {
     let image: string[];
     if (c === this.app && String(c.spec.image ?? '') === DEMO_APP_IMAGE) {
       const port = containerPorts(c)[0]?.port ?? 8080;
-      image = [this.opts.session.demoAppImage(), '--port', String(port), '--host', '0.0.0.0', '--latency', this.opts.app.latency, '--seed', String(this.opts.app.seed), '--name', this.opts.name];
+      image = [this.opts.session.demoAppImage(), '--port', String(port), '--host', '0.0.0.0', '--latency', this.opts.app.latency, '--seed', String(this.opts.app.seed), '--name', this.opts.name,
+        ...(this.appCallUrl ? ['--call-url', this.appCallUrl, '--call-every-ms', String(this.opts.appCallEveryMs ?? 50)] : [])];
     } else {
       image = this.commandArgs(c.spec);
     }

@@ -103,6 +103,7 @@ export async function runManifest(name: string, description: string, manifest: R
         name: pod, model, startTimeoutMs: 60_000, session: podman, app: { latency: settings.latency, seed },
         initContainers: Array.isArray(podSpec.initContainers) ? podSpec.initContainers as Array<Record<string, unknown>> : [],
         shareProcessNamespace: podSpec.shareProcessNamespace === true,
+        ...(remote ? { remote, appCallEveryMs: APP_CALL_EVERY_MS } : {}),
       });
     }
     let network: PodNetwork | undefined;
