@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,9 @@ import type { RemoteService } from './remote.js';
 
 /** The image the built-in manifest names for the app. */
 export const DEMO_APP_IMAGE = 'ebb-lab/demo-app';
+
+/** Where runc keeps its containers' state when podman runs it as root (podman's default). */
+const RUNC_ROOT = '/run/runc';
 
 const run = (args: string[], timeoutMs = 120_000) => spawnSync('podman', args, { encoding: 'utf8', timeout: timeoutMs });
 
@@ -83,6 +86,16 @@ export class PodmanSession {
     return tag;
   }
 
+  private runc: boolean | undefined;
+  /** Whether exec hooks can go to runc directly for this container: podman runs it with runc, whose state is in RUNC_ROOT. */
+  runcState(id: string): boolean {
+    if (this.runc === undefined) {
+      const info = run(['info', '--format', '{{.Host.OCIRuntime.Name}}']);
+      this.runc = info.status === 0 && info.stdout.trim() === 'runc' && spawnSync('runc', ['--version']).status === 0;
+    }
+    return this.runc && existsSync(join(RUNC_ROOT, id, 'state.json'));
+  }
+
   podName(pod: string): string {
     const name = `${this.prefix}-${pod}`;
     this.pods.add(name);
@@ -105,6 +118,8 @@ interface Ctr {
   name: string;
   /** The container's init process on this machine (what runc signals), 0 if unknown. */
   pid: number;
+  /** Its id in runc's state directory when exec hooks can go straight to runc (undefined: `podman exec`). */
+  runcId?: string;
   spec: Record<string, unknown>;
   exited: Promise<void>;
   hasExited: boolean;
@@ -214,7 +229,9 @@ export class PodmanPod implements ContainerDriver {
       image = this.commandArgs(c.spec);
     }
     this.must(['run', '-d', '--name', name, '--pod', this.pod, ...this.securityArgs(c.spec), ...this.envArgs(c.spec, isProxy), ...image], `starting container ${c.name}`);
-    ctr.pid = Number(run(['inspect', name, '--format', '{{.State.Pid}}']).stdout.trim()) || 0;
+    const [pid, id] = run(['inspect', name, '--format', '{{.State.Pid}} {{.Id}}']).stdout.trim().split(' ');
+    ctr.pid = Number(pid) || 0;
+    if (id && this.opts.session.runcState(id)) ctr.runcId = id;
     // Its exit: its init process gone (polled every 50 ms: `podman wait` answers 0.5 s or more
     // later on a busy machine), or `podman wait` returning, whichever is first; the exit code
     // from podman wait.
@@ -235,21 +252,7 @@ export class PodmanPod implements ContainerDriver {
     const logs = this.spawnTracked(['logs', '-f', name]);
     ctr.logs = logs;
     const keep = (d: Buffer): void => {
-      for (const l of d.toString('utf8').split('\n')) {
-        if (!l.trim()) continue;
-        if (c === this.app && l.startsWith('{"msg":"outbound"')) {
-          try { this.outboundCalls.push(JSON.parse(l) as OutboundCall); } catch { /* cut line */ }
-          continue;
-        }
-        ctr.tail.push(l);
-        if (ctr.tail.length > 40) ctr.tail.shift();
-        if (isProxy && l.startsWith('{')) {
-          try {
-            const j = JSON.parse(l) as Record<string, unknown>;
-            if (typeof j.level === 'number' && j.level >= 30 && j.msg !== 'listening') this.proxyLog.push(j);
-          } catch { /* not JSON */ }
-        }
-      }
+      for (const l of d.toString('utf8').split('\n')) this.line(c, ctr, l, this.outboundCalls, this.proxyLog);
     };
     logs.stdout!.on('data', keep);
     logs.stderr!.on('data', keep);
@@ -258,7 +261,7 @@ export class PodmanPod implements ContainerDriver {
     const post = asRecord(asRecord(asRecord(c.spec.lifecycle)?.postStart)?.exec);
     if (post) {
       const command = asArray(post.command).map(String);
-      const r = await this.execIn(name, command, this.opts.startTimeoutMs);
+      const r = await this.execIn(ctr, command, this.opts.startTimeoutMs);
       if (!r.ok) throw new EbbError('lab_start_failed', `the postStart hook ${JSON.stringify(command)} of ${c.name} in the ${this.opts.name} pod failed: ${r.detail}`);
     }
     const startup = asRecord(asRecord(c.spec.startupProbe)?.httpGet);
@@ -266,6 +269,43 @@ export class PodmanPod implements ContainerDriver {
       const port = this.portOf(c.name, startup.port as number | string);
       await this.waitHttp(port, typeof startup.path === 'string' ? startup.path : '/', `the startupProbe of ${c.name}`, c.name);
     }
+  }
+
+  /** One line a container wrote: the app's outbound calls, the proxy's info lines, the tail. */
+  private line(c: PodContainer, ctr: Ctr, l: string, outbound: OutboundCall[], proxyLog: Array<Record<string, unknown>>): void {
+    if (!l.trim()) return;
+    if (c === this.app && l.startsWith('{"msg":"outbound"')) {
+      try { outbound.push(JSON.parse(l) as OutboundCall); } catch { /* cut line */ }
+      return;
+    }
+    ctr.tail.push(l);
+    if (ctr.tail.length > 40) ctr.tail.shift();
+    if (c === this.proxy && l.startsWith('{')) {
+      try {
+        const j = JSON.parse(l) as Record<string, unknown>;
+        if (typeof j.level === 'number' && j.level >= 30 && j.msg !== 'listening') proxyLog.push(j);
+      } catch { /* not JSON */ }
+    }
+  }
+
+  /**
+   * The whole log of each container that has exited, read again once it is gone: `podman logs -f`
+   * was seen to stop following at the exit before its last lines (the app's last half second of
+   * calls out), which a container's log file still has.
+   */
+  private rereadLogs(): void {
+    const outbound: OutboundCall[] = [];
+    const proxyLog: Array<Record<string, unknown>> = [];
+    for (const c of [this.proxy, this.app]) {
+      const ctr = c && this.ctrs.get(c.name);
+      if (!c || !ctr?.hasExited) continue;
+      const r = run(['logs', ctr.name]);
+      if (r.status !== 0) continue;
+      ctr.tail.length = 0;
+      for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) this.line(c, ctr, l, outbound, proxyLog);
+    }
+    if (outbound.length >= this.outboundCalls.length) this.outboundCalls.splice(0, Infinity, ...outbound.sort((a, b) => a.start - b.start));
+    if (proxyLog.length >= this.proxyLog.length) this.proxyLog.splice(0, Infinity, ...proxyLog);
   }
 
   private securityArgs(spec: Record<string, unknown>): string[] {
@@ -303,17 +343,25 @@ export class PodmanPod implements ContainerDriver {
     return r.stdout.trim();
   }
 
-  private spawnTracked(args: string[]): ChildProcess {
-    const child = spawn('podman', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  private spawnTracked(args: string[], cmd = 'podman'): ChildProcess {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     child.once('close', () => this.children.delete(child));
     child.once('error', () => this.children.delete(child));
     return child;
   }
 
-  private execIn(name: string, command: string[], timeoutMs: number, signal?: AbortSignal): Promise<HookResult> {
+  /**
+   * An exec hook in its container, as a kubelet's runtime runs it: `runc exec` (what containerd's
+   * shim runs for the kubelet's ExecSync; the container's user, env and capabilities) when podman's
+   * runtime is runc, else `podman exec`, whose own start-up (the podman CLI, ~0.15 s here on top of
+   * runc's) a kubelet talking to a running containerd does not pay.
+   */
+  private execIn(ctr: Ctr, command: string[], timeoutMs: number, signal?: AbortSignal): Promise<HookResult> {
     return new Promise((resolve) => {
-      const child = this.spawnTracked(['exec', name, ...command]);
+      const child = ctr.runcId
+        ? this.spawnTracked(['--root', RUNC_ROOT, 'exec', ctr.runcId, ...command], 'runc')
+        : this.spawnTracked(['exec', ctr.name, ...command]);
       let out = '';
       child.stdout!.on('data', (d: Buffer) => { if (out.length < 500) out += d.toString(); });
       child.stderr!.on('data', (d: Buffer) => { if (out.length < 500) out += d.toString(); });
@@ -386,7 +434,7 @@ export class PodmanPod implements ContainerDriver {
   exec(container: string, command: string[], signal: AbortSignal): Promise<HookResult> {
     const c = this.ctrs.get(container);
     if (!c || c.hasExited) return Promise.resolve({ ok: false, detail: 'container not running' });
-    return this.execIn(c.name, command, 24 * 3600_000, signal);
+    return this.execIn(c, command, 24 * 3600_000, signal);
   }
 
   httpGet(container: string, action: Extract<PreStopAction, { kind: 'httpGet' }>, signal: AbortSignal): Promise<HookResult> {
@@ -404,9 +452,16 @@ export class PodmanPod implements ContainerDriver {
     // The exit codes of containers that have exited: podman wait answers a little after the exit.
     const exitedOnes = [...this.ctrs.values()].filter((c) => c.hasExited).map((c) => c.waited);
     await Promise.race([Promise.all(exitedOnes), new Promise((r) => setTimeout(r, 5000))]);
+    if (this.pod) this.rereadLogs();
     if (this.pod) this.opts.session.removePodSync(this.pod);
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.race([Promise.all([...this.ctrs.values()].map((c) => c.exited)), new Promise((r) => setTimeout(r, 5000))]);
+  }
+
+  /** How this pod's exec hooks ran: `runc exec` when every container allowed it, else `podman exec`. */
+  get execVia(): string {
+    const all = [...this.ctrs.values()];
+    return all.length && all.every((c) => c.runcId) ? 'runc exec' : 'podman exec';
   }
 
   tailOf(container: string): string[] {

@@ -29,9 +29,17 @@ export interface ScenarioResult {
   config: Record<string, unknown>;
   /** With --transparent: the old pod's app's own outbound calls, through the proxy's outbound listener. */
   appOutbound?: AppOutboundSummary;
+  /**
+   * The old proxy's own count just before t0 (its /metrics, ebb_requests_total by direction), next to
+   * what the clients had had answered by the old pod by then and the port they connected to: with
+   * real addressing that port is the app's, so a count above 0 means the rules handed them to the proxy.
+   */
+  proxyAtT0?: ProxyCountAtT0;
   /** With --last-replica: when the old pod stopped `serving` (s from t0; null: it served until gone), and why. */
   serving?: { endedSeconds: number | null; endedBy: string | null };
 }
+
+export interface ProxyCountAtT0 { inboundRequests: number; outboundRequests: number; clientRequestsAnsweredByOld: number; clientPort: number }
 
 /** One outbound call of the app, times in ms from t0. */
 export interface OutboundRecord { start: number; end: number; ok: boolean; status?: number; error?: string }

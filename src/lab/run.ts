@@ -4,6 +4,7 @@
  * and record everything. Bounded everywhere: start timeouts, the grace period, a request cap, and
  * the run's hard deadline (everything is killed when it passes).
  */
+import http from 'node:http';
 import { EbbError } from '../errors.js';
 import { deletePod, podModelFromSpec, podSpecOf, FAILED_HOOK, HOOK_NOT_SENT, MINIMUM_GRACE_SECONDS, type KubeletEvent, type PodContainer } from './kubelet.js';
 import { kindsFor, LoadGenerator, planClients, removalView, speaksH2c, type ClientProtocol, type EndpointView } from './load.js';
@@ -14,7 +15,7 @@ import { envOf, isProxyContainer, LabPod } from './pod.js';
 import { PodmanPod, PodmanSession } from './podman.js';
 import { PodNetwork } from './netns.js';
 import { RemoteService } from './remote.js';
-import { describeProxyLog, summarize, summarizeOutbound, type CheckedFinding, type ScenarioRun } from './report.js';
+import { describeProxyLog, summarize, summarizeOutbound, type CheckedFinding, type ProxyCountAtT0, type ScenarioRun } from './report.js';
 import { check, resolveInjectConfig } from '../inject/index.js';
 import { findingFix, findingSentence } from '../inject/messages.js';
 import { scenario, type Scenario } from './scenarios.js';
@@ -129,6 +130,7 @@ export async function runManifest(name: string, description: string, manifest: R
   let t0Wall = 0;
   // What the clients spoke: as asked, or what the probe found (set once the pods are up).
   let usedProtocols: ClientProtocol[] | undefined;
+  let proxyAtT0: ProxyCountAtT0 | undefined;
   /** t0 on performance.now(), for the serving watch's times. */
   const at = { t0: 0 };
   try {
@@ -165,6 +167,14 @@ export async function runManifest(name: string, description: string, manifest: R
     const clock = { t0: startedAt + settings.warmup * 1000 };
     ticker = setInterval(() => progress((performance.now() - clock.t0) / 1000, l), 250);
     await sleepUntil(Math.min(opts.deadline, startedAt + settings.warmup * 1000));
+    // What the old proxy itself counted by now: proof that the clients' requests went through it.
+    if (oldPod.adminPort) {
+      const counted = await proxyRequestCounts(oldPod.host, oldPod.adminPort);
+      if (counted) {
+        const answered = l.records.filter((r) => r.target === 'old' && r.outcome === 'ok').length;
+        proxyAtT0 = { inboundRequests: counted.inbound, outboundRequests: counted.outbound, clientRequestsAnsweredByOld: answered, clientPort: oldPod.inboundPort };
+      }
+    }
 
     const t0 = performance.now();
     at.t0 = t0;
@@ -210,11 +220,15 @@ export async function runManifest(name: string, description: string, manifest: R
     clientModel: settings.clientModel, lastReplica: settings.lastReplica, runtime: settings.runtime, ...(settings.gracePeriod !== undefined ? { gracePeriodOverride: settings.gracePeriod } : {}),
   });
   if (podman) {
-    notes.push('runtime podman: each pod a podman pod (one network namespace, its own IP), one container per container in the spec from the images it names; exec hooks run with podman exec, httpGet hooks to the pod IP, TERM and KILL to each container\'s init process, exits when it is gone (exit codes from podman wait)');
+    notes.push(`runtime podman: each pod a podman pod (one network namespace, its own IP), one container per container in the spec from the images it names; exec hooks run with ${(old as PodmanPod).execVia} in their container, httpGet hooks to the pod IP, TERM and KILL to each container's init process, exits when it is gone (exit codes from podman wait)`);
     for (const c of model.containers) {
       const code = (old as PodmanPod).exitCodeOf(c.name);
       if (code !== null) notes.push(`old pod: ${c.name} exited ${code}`);
     }
+  }
+  if (proxyAtT0) {
+    result.proxyAtT0 = proxyAtT0;
+    notes.push(`old proxy's metrics just before t0: ${proxyAtT0.inboundRequests} inbound requests (the clients had ${proxyAtT0.clientRequestsAnsweredByOld} answered by the old pod, connecting to its port ${proxyAtT0.clientPort}), ${proxyAtT0.outboundRequests} outbound`);
   }
   if (serving) {
     result.serving = { endedSeconds: serving.notServingSince === null ? null : Math.round(serving.notServingSince - at.t0) / 1000, endedBy: serving.why };
@@ -260,4 +274,22 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The proxy's ebb_requests_total summed by direction, from its admin server (undefined if it does not answer). */
+function proxyRequestCounts(host: string, port: number): Promise<{ inbound: number; outbound: number } | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: '/metrics', agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.on('end', () => {
+        const out = { inbound: 0, outbound: 0 };
+        for (const m of body.matchAll(/^ebb_requests_total\{direction="(inbound|outbound)"[^}]*\} ([0-9.e+]+)$/gm)) out[m[1] as 'inbound' | 'outbound'] += Number(m[2]);
+        resolve(res.statusCode === 200 ? out : undefined);
+      });
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
 }
