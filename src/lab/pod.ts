@@ -376,7 +376,8 @@ export function envOf(c: Pick<PodContainer, 'spec'>): Record<string, string> {
   return out;
 }
 
-function containerPorts(c: PodContainer): Array<{ port: number; name?: string }> {
+/** A container's declared ports (containerPort, with its name when it has one). */
+export function containerPorts(c: Pick<PodContainer, 'spec'>): Array<{ port: number; name?: string }> {
   const ports = Array.isArray(c.spec.ports) ? c.spec.ports as Array<{ containerPort?: unknown; name?: unknown }> : [];
   return ports.filter((p) => typeof p.containerPort === 'number').map((p) => ({ port: p.containerPort as number, name: typeof p.name === 'string' ? p.name : undefined }));
 }
@@ -391,7 +392,7 @@ function inboundPairs(c: PodContainer): Array<[number, number]> {
   return [];
 }
 const inboundAppPorts = (c: PodContainer): number[] => inboundPairs(c).map(([, a]) => a);
-const inboundListenPorts = (c: PodContainer): number[] => inboundPairs(c).map(([l]) => l);
+export const inboundListenPorts = (c: PodContainer): number[] => inboundPairs(c).map(([l]) => l);
 
 const PORT_FLAGS = new Set(['--app-port', '--inbound-port', '--inbound', '--admin-port', '--outbound-port', '--inbound-host']);
 /** The manifest's args without port flags: the lab chooses the ports. */

@@ -24,7 +24,7 @@ import { VERSION } from '../version.js';
 import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
 import { resolveContainerPort, type ContainerDriver, type HookResult, type PodContainer, type PodModel, type PreStopAction } from './kubelet.js';
-import { envOf, hookGet, isProxyContainer } from './pod.js';
+import { containerPorts, envOf, hookGet, inboundListenPorts, isProxyContainer } from './pod.js';
 import type { RemoteService } from './remote.js';
 
 /** The image the built-in manifest names for the app. */
@@ -474,17 +474,10 @@ export class PodmanPod implements ContainerDriver {
   }
 }
 
-function containerPorts(c: Pick<PodContainer, 'spec'>): Array<{ port: number; name?: string }> {
-  const ports = Array.isArray(c.spec.ports) ? c.spec.ports as Array<{ containerPort?: unknown; name?: unknown }> : [];
-  return ports.filter((p) => typeof p.containerPort === 'number').map((p) => ({ port: p.containerPort as number, name: typeof p.name === 'string' ? p.name : undefined }));
-}
-
-/** The proxy's first inbound listener port (EBB_INBOUND, else EBB_INBOUND_PORT, else 4143). */
+/** Where clients send without ebb init's rules: the proxy's first inbound listener; undefined when the rules redirect the app's port. */
 function inboundListenPort(c: PodContainer): number | undefined {
-  const env = envOf(c);
-  if (env.EBB_TRANSPARENT === 'true') return undefined; // clients call the app's port; iptables redirects
-  if (env.EBB_INBOUND && env.EBB_INBOUND !== 'none') return Number(env.EBB_INBOUND.split(',')[0]!.split(':')[0]);
-  return Number(env.EBB_INBOUND_PORT ?? 4143);
+  if (envOf(c).EBB_TRANSPARENT === 'true') return undefined;
+  return inboundListenPorts(c)[0] ?? 4143;
 }
 
 function alive(pid: number): boolean {
