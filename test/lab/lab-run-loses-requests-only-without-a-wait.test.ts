@@ -39,7 +39,7 @@ test('classic-auto loses no request, and `ebb lab --json` prints the contract\'s
   const r = out[0]!;
   // On real addressing (the default where the machine can) the app's own calls out are counted too.
   const realAddressing = (r.config as { addressing: string }).addressing === 'pod-ip';
-  assert.deepEqual(Object.keys(r).sort(), [...(realAddressing ? ['appOutbound'] : []), 'config', 'firstFailureSeconds', 'lastArrivalSeconds', 'name', 'phases', 'podGoneSeconds', 'requests']);
+  assert.deepEqual(Object.keys(r).sort(), [...(realAddressing ? ['appOutbound'] : []), 'config', 'firstFailureSeconds', 'lastArrivalSeconds', 'name', 'phases', 'podGoneSeconds', 'proxyAtT0', 'requests']);
   assert.equal(r.name, 'classic-auto');
   const req = r.requests as { failed: number; byOutcome: Record<string, number> };
   assert.equal(req.failed, 0, JSON.stringify(req.byOutcome));
