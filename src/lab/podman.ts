@@ -35,6 +35,23 @@ const RUNC_ROOT = '/run/runc';
 
 const run = (args: string[], timeoutMs = 120_000) => spawnSync('podman', args, { encoding: 'utf8', timeout: timeoutMs });
 
+/**
+ * `podman ARGS` without blocking the lab: its clients, the remote service and the other pod's
+ * start go on meanwhile (a synchronous call held the event loop 5-8 s per pod start here).
+ */
+function runAsync(args: string[], timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn('podman', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => { clearTimeout(timer); resolve({ status: null, stdout, stderr, error }); });
+    child.once('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+  });
+}
+
 /** Why `--runtime podman` cannot run here, or null (checked before anything starts). */
 export function podmanUnavailableReason(): string | null {
   const v = run(['--version'], 20_000);
@@ -63,9 +80,16 @@ export class PodmanSession {
   }
 
   /** `ebb-lab/demo-app` for this run: the slim Node base + ebb's files, the demo app as entrypoint. */
-  demoAppImage(): string {
-    if (this.demoImage) return this.demoImage;
+  demoAppImage(): Promise<string> {
+    this.demoBuild ??= this.buildDemoAppImage();
+    return this.demoBuild;
+  }
+
+  private demoBuild: Promise<string> | undefined;
+  private async buildDemoAppImage(): Promise<string> {
     const tag = `localhost/${DEMO_APP_IMAGE}:${this.prefix}`;
+    // Named before it exists: an interrupted build's image is removed too.
+    this.demoImage = tag;
     const major = process.versions.node.split('.')[0];
     const ctx = mkdtempSync(join(tmpdir(), 'ebb-lab-demo-'));
     try {
@@ -77,29 +101,31 @@ export class PodmanSession {
         'ENTRYPOINT ["node", "/usr/local/lib/ebb/dist/src/lab/demo-app-main.js"]',
         '',
       ].join('\n'));
-      const r = run(['build', '--pull=never', '-q', '--label', `ebb.lab=${this.prefix}`, '-t', tag, ctx], 300_000);
+      const r = await runAsync(['build', '--pull=never', '-q', '--label', `ebb.lab=${this.prefix}`, '-t', tag, ctx], 300_000);
       if (r.status !== 0) throw new EbbError('lab_start_failed', `building the demo app image failed (it needs node:${major}-bookworm-slim and ebb:${VERSION}: \`npm run image:local\`):\n${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }
-    this.demoImage = tag;
     return tag;
   }
 
-  private runc: boolean | undefined;
+  private runc: Promise<boolean> | undefined;
   /** Whether exec hooks can go to runc directly for this container: podman runs it with runc, whose state is in RUNC_ROOT. */
-  runcState(id: string): boolean {
-    if (this.runc === undefined) {
-      const info = run(['info', '--format', '{{.Host.OCIRuntime.Name}}']);
-      this.runc = info.status === 0 && info.stdout.trim() === 'runc' && spawnSync('runc', ['--version']).status === 0;
-    }
-    return this.runc && existsSync(join(RUNC_ROOT, id, 'state.json'));
+  async runcState(id: string): Promise<boolean> {
+    this.runc ??= runAsync(['info', '--format', '{{.Host.OCIRuntime.Name}}'])
+      .then((info) => info.status === 0 && info.stdout.trim() === 'runc' && spawnSync('runc', ['--version']).status === 0);
+    return await this.runc && existsSync(join(RUNC_ROOT, id, 'state.json'));
   }
 
   podName(pod: string): string {
     const name = `${this.prefix}-${pod}`;
     this.pods.add(name);
     return name;
+  }
+
+  async removePod(name: string): Promise<void> {
+    await runAsync(['pod', 'rm', '-f', '-t', '0', name]);
+    this.pods.delete(name);
   }
 
   removePodSync(name: string): void {
@@ -174,14 +200,14 @@ export class PodmanPod implements ContainerDriver {
     const o = this.opts;
     this.pod = o.session.podName(o.name);
     const share = o.shareProcessNamespace ? 'net,pid,ipc,uts' : 'net,ipc,uts';
-    this.must(['pod', 'create', '--name', this.pod, '--share', share], 'creating the pod');
-    this.must(['pod', 'start', this.pod], 'starting the pod');
-    const infra = this.must(['pod', 'inspect', this.pod, '--format', '{{.InfraContainerID}}'], 'inspecting the pod');
-    this.host = this.must(['inspect', infra, '--format', '{{.NetworkSettings.IPAddress}}'], 'reading the pod IP');
+    await this.must(['pod', 'create', '--name', this.pod, '--share', share], 'creating the pod');
+    await this.must(['pod', 'start', this.pod], 'starting the pod');
+    const infra = await this.must(['pod', 'inspect', this.pod, '--format', '{{.InfraContainerID}}'], 'inspecting the pod');
+    this.host = await this.must(['inspect', infra, '--format', '{{.NetworkSettings.IPAddress}}'], 'reading the pod IP');
     if (!net.isIP(this.host)) throw new EbbError('lab_start_failed', `the ${o.name} pod has no IP on podman's network (got "${this.host}")`);
     if (o.remote) {
       // The bridge's address on this machine exists once a container is on it: the pod's infra is.
-      const gateway = this.must(['inspect', infra, '--format', '{{.NetworkSettings.Gateway}}'], 'reading the pod network\'s gateway');
+      const gateway = await this.must(['inspect', infra, '--format', '{{.NetworkSettings.Gateway}}'], 'reading the pod network\'s gateway');
       if (!net.isIP(gateway)) throw new EbbError('lab_start_failed', `the ${o.name} pod's podman network has no gateway address (got "${gateway}"), so its app has no remote service to call; run the lab with --no-transparent`);
       this.appCallUrl = await o.remote.listen(gateway);
     }
@@ -191,7 +217,7 @@ export class PodmanPod implements ContainerDriver {
         const c = o.model.containers.find((m) => m.name === spec.name && m.sidecar);
         if (c) await this.startContainer(c);
       } else {
-        this.runToCompletion(spec);
+        await this.runToCompletion(spec);
       }
     }
     for (const c of o.model.containers.filter((m) => !m.sidecar)) await this.startContainer(c);
@@ -205,13 +231,13 @@ export class PodmanPod implements ContainerDriver {
   }
 
   /** A plain init container, run to completion before anything else (as the kubelet does). */
-  private runToCompletion(spec: Record<string, unknown>): void {
+  private async runToCompletion(spec: Record<string, unknown>): Promise<void> {
     const name = `${this.pod}-${String(spec.name)}`;
-    const args = ['run', '--name', name, '--pod', this.pod, ...this.securityArgs(spec), ...this.envArgs(spec, false), ...this.commandArgs(spec)];
-    const r = run(args, this.opts.startTimeoutMs);
-    run(['rm', '-f', name]);
+    const args = ['run', '--name', name, '--pod', this.pod, ...this.securityArgs(spec), ...this.envArgs(spec, false), ...await this.commandArgs(spec)];
+    const r = await runAsync(args, this.opts.startTimeoutMs);
+    await runAsync(['rm', '-f', name]);
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-    if (r.status !== 0) throw new EbbError('lab_start_failed', `init container ${String(spec.name)} in the ${this.opts.name} pod failed (exit ${r.status ?? r.signal}):\n${out.trim().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}`);
+    if (r.status !== 0) throw new EbbError('lab_start_failed', `init container ${String(spec.name)} in the ${this.opts.name} pod failed (exit ${r.status ?? "killed (start timeout)"}):\n${out.trim().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}`);
     this.initOutput += out;
   }
 
@@ -223,15 +249,15 @@ export class PodmanPod implements ContainerDriver {
     let image: string[];
     if (c === this.app && String(c.spec.image ?? '') === DEMO_APP_IMAGE) {
       const port = containerPorts(c)[0]?.port ?? 8080;
-      image = [this.opts.session.demoAppImage(), '--port', String(port), '--host', '0.0.0.0', '--latency', this.opts.app.latency, '--seed', String(this.opts.app.seed), '--name', this.opts.name,
+      image = [await this.opts.session.demoAppImage(), '--port', String(port), '--host', '0.0.0.0', '--latency', this.opts.app.latency, '--seed', String(this.opts.app.seed), '--name', this.opts.name,
         ...(this.appCallUrl ? ['--call-url', this.appCallUrl, '--call-every-ms', String(this.opts.appCallEveryMs ?? 50)] : [])];
     } else {
-      image = this.commandArgs(c.spec);
+      image = await this.commandArgs(c.spec);
     }
-    this.must(['run', '-d', '--name', name, '--pod', this.pod, ...this.securityArgs(c.spec), ...this.envArgs(c.spec, isProxy), ...image], `starting container ${c.name}`);
-    const [pid, id] = run(['inspect', name, '--format', '{{.State.Pid}} {{.Id}}']).stdout.trim().split(' ');
+    await this.must(['run', '-d', '--name', name, '--pod', this.pod, ...this.securityArgs(c.spec), ...this.envArgs(c.spec, isProxy), ...image], `starting container ${c.name}`);
+    const [pid, id] = (await runAsync(['inspect', name, '--format', '{{.State.Pid}} {{.Id}}'])).stdout.trim().split(' ');
     ctr.pid = Number(pid) || 0;
-    if (id && this.opts.session.runcState(id)) ctr.runcId = id;
+    if (id && await this.opts.session.runcState(id)) ctr.runcId = id;
     // Its exit: its init process gone (polled every 50 ms: `podman wait` answers 0.5 s or more
     // later on a busy machine), or `podman wait` returning, whichever is first; the exit code
     // from podman wait.
@@ -293,13 +319,13 @@ export class PodmanPod implements ContainerDriver {
    * was seen to stop following at the exit before its last lines (the app's last half second of
    * calls out), which a container's log file still has.
    */
-  private rereadLogs(): void {
+  private async rereadLogs(): Promise<void> {
     const outbound: OutboundCall[] = [];
     const proxyLog: Array<Record<string, unknown>> = [];
     for (const c of [this.proxy, this.app]) {
       const ctr = c && this.ctrs.get(c.name);
       if (!c || !ctr?.hasExited) continue;
-      const r = run(['logs', ctr.name]);
+      const r = await runAsync(['logs', ctr.name]);
       if (r.status !== 0) continue;
       ctr.tail.length = 0;
       for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) this.line(c, ctr, l, outbound, proxyLog);
@@ -327,9 +353,9 @@ export class PodmanPod implements ContainerDriver {
   }
 
   /** The image, with the spec's command (as the entrypoint) and args. */
-  private commandArgs(spec: Record<string, unknown>): string[] {
+  private async commandArgs(spec: Record<string, unknown>): Promise<string[]> {
     const image = localName(String(spec.image ?? ''));
-    if (run(['image', 'exists', image]).status !== 0) {
+    if ((await runAsync(['image', 'exists', image])).status !== 0) {
       throw new EbbError('lab_start_failed', `container ${String(spec.name)} of the ${this.opts.name} pod names the image ${String(spec.image)}, which podman does not have (${image}); build it, or \`npm run image:local\` for ebb's`);
     }
     const command = asArray(spec.command).map(String);
@@ -337,8 +363,8 @@ export class PodmanPod implements ContainerDriver {
     return [...(command.length ? ['--entrypoint', JSON.stringify(command)] : []), image, ...args];
   }
 
-  private must(args: string[], what: string): string {
-    const r = run(args, this.opts.startTimeoutMs);
+  private async must(args: string[], what: string): Promise<string> {
+    const r = await runAsync(args, this.opts.startTimeoutMs);
     if (r.status !== 0) throw new EbbError('lab_start_failed', `${what} (${this.opts.name} pod): podman ${args[0]} failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' ')}`);
     return r.stdout.trim();
   }
@@ -452,8 +478,8 @@ export class PodmanPod implements ContainerDriver {
     // The exit codes of containers that have exited: podman wait answers a little after the exit.
     const exitedOnes = [...this.ctrs.values()].filter((c) => c.hasExited).map((c) => c.waited);
     await Promise.race([Promise.all(exitedOnes), new Promise((r) => setTimeout(r, 5000))]);
-    if (this.pod) this.rereadLogs();
-    if (this.pod) this.opts.session.removePodSync(this.pod);
+    if (this.pod) await this.rereadLogs();
+    if (this.pod) await this.opts.session.removePod(this.pod);
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.race([Promise.all([...this.ctrs.values()].map((c) => c.exited)), new Promise((r) => setTimeout(r, 5000))]);
   }
