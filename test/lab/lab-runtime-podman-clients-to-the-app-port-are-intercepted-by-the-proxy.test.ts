@@ -10,10 +10,10 @@ test('ebb lab --runtime podman on real addressing: ebb-init\'s rules hand the cl
   // classic-outbound-at-term: a proxy that closes outbound at TERM, so the app's calls out fail
   // from t0 only if they really go through the proxy's outbound listener. Half the answers take
   // 2 s, so the app, draining its requests in flight, still calls out for a while after its TERM
-  // (on a loaded machine a call out was seen to take up to 1 s).
+  // (on a loaded machine a call out was seen to take up to 1 s, and a 1 s warm-up to see no answer).
   const run = await withPodLock(() => new Promise<{ code: number | null; pid: number; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [EBB_BIN, 'lab', '--runtime', 'podman', '--scenario', 'classic-outbound-at-term', '--json',
-      '--warmup', '1', '--propagation-delay', '1', '--rps', '20', '--clients', '2', '--latency', '10ms:50,2s:50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--warmup', '3', '--propagation-delay', '1', '--rps', '20', '--clients', '2', '--latency', '10ms:50,2s:50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
