@@ -86,21 +86,12 @@ const WAIT_QUIET_LIMIT_SECONDS = 3600;
  * `port: ebb-admin` on an app container does not reach the proxy's port of that name.
  */
 function waitQuiet(container: JsonObject, get: JsonObject, proxy: ProxyHookTarget): { kind: 'wait-quiet'; seconds: number; shape: string } | { kind: 'other'; shape: string } | null {
-  const rawPath = typeof get.path === 'string' ? get.path : '/';
-  let url: URL;
-  try { url = new URL(rawPath.startsWith('/') ? rawPath : `/${rawPath}`, 'http://pod'); } catch { return null; }
-  if (url.pathname !== '/wait-quiet') return null;
-  if ((get.host !== undefined && get.host !== '') || (get.scheme !== undefined && get.scheme !== 'HTTP')) return null;
+  const url = podHookUrl(get, '/wait-quiet');
+  if (!url) return null;
   const shape = `httpGet /wait-quiet${url.search}`;
-  let port: number | null = null;
-  if (typeof get.port === 'number') port = get.port;
-  else if (typeof get.port === 'string' && /^[0-9]+$/.test(get.port)) port = Number(get.port);
-  else if (typeof get.port === 'string') {
-    const own = Array.isArray(container.ports) ? container.ports.find((p) => isObject(p) && p.name === get.port) : undefined;
-    if (isObject(own) && typeof own.containerPort === 'number') port = own.containerPort;
-    else if (get.port === 'ebb-admin') {
-      return { kind: 'other', shape: `${shape} on port "ebb-admin", not a port of this container: the kubelet fails the hook at once` };
-    }
+  const port = hookPort(container, get.port);
+  if (port === null && get.port === 'ebb-admin') {
+    return { kind: 'other', shape: `${shape} on port "ebb-admin", not a port of this container: the kubelet fails the hook at once` };
   }
   if (port !== proxy.adminPort) return null;
   // The values /wait-quiet accepts; anything else gets a 400 at once (and the app its TERM at once).
@@ -124,8 +115,21 @@ function hookPort(container: JsonObject, port: unknown): number | null {
   return isObject(own) && typeof own.containerPort === 'number' ? own.containerPort : null;
 }
 
-/** The ebb proxy's admin port, if this container is an ebb proxy: its EBB_ADMIN_PORT, else its port named ebb-admin. */
-function ownAdminPort(container: JsonObject): number | null {
+/**
+ * An httpGet hook's URL when it goes to `pathname` on the pod itself over plain HTTP (no `host`,
+ * scheme HTTP), the only way it can reach the pod's ebb proxy; null otherwise.
+ */
+function podHookUrl(get: JsonObject, pathname: string): URL | null {
+  const rawPath = typeof get.path === 'string' ? get.path : '/';
+  let url: URL;
+  try { url = new URL(rawPath.startsWith('/') ? rawPath : `/${rawPath}`, 'http://pod'); } catch { return null; }
+  if (url.pathname !== pathname) return null;
+  if ((get.host !== undefined && get.host !== '') || (get.scheme !== undefined && get.scheme !== 'HTTP')) return null;
+  return url;
+}
+
+/** An ebb proxy container's admin port: its EBB_ADMIN_PORT, else its port named ebb-admin; null with neither. */
+export function proxyAdminPort(container: JsonObject): number | null {
   const env = Array.isArray(container.env) ? container.env.find((e) => isObject(e) && e.name === 'EBB_ADMIN_PORT') : undefined;
   if (isObject(env) && typeof env.value === 'string' && /^[0-9]+$/.test(env.value.trim())) return Number(env.value);
   return hookPort(container, 'ebb-admin');
@@ -138,13 +142,10 @@ function ownAdminPort(container: JsonObject): number | null {
  * `seconds` the endpoint refuses makes the hook fail at once (the kubelet then sends TERM at once).
  */
 function preStopHook(container: JsonObject, get: JsonObject, proxy?: ProxyHookTarget): PreStop | null {
-  const rawPath = typeof get.path === 'string' ? get.path : '/';
-  let url: URL;
-  try { url = new URL(rawPath.startsWith('/') ? rawPath : `/${rawPath}`, 'http://pod'); } catch { return null; }
-  if (url.pathname !== '/prestop') return null;
-  if ((get.host !== undefined && get.host !== '') || (get.scheme !== undefined && get.scheme !== 'HTTP')) return null;
+  const url = podHookUrl(get, '/prestop');
+  if (!url) return null;
   const port = hookPort(container, get.port);
-  if (port === null || (port !== ownAdminPort(container) && port !== proxy?.adminPort)) return null;
+  if (port === null || (port !== proxyAdminPort(container) && port !== proxy?.adminPort)) return null;
   const shape = `httpGet /prestop${url.search}`;
   const seconds = parsePreStopSeconds(url.searchParams.get('seconds'));
   if (!seconds.ok) return { kind: 'other', shape: `${shape}: ${seconds.problem}; the proxy answers 400 at once and the kubelet sends TERM at once` };

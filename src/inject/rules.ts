@@ -2,7 +2,7 @@
  * The seed's timing rules, evaluated on a pod template as written (injected or not).
  * W = proxy wait before exit, S = an app container's preStop sleep, G = terminationGracePeriodSeconds.
  */
-import { describePreStop, parseSleepDuration, type ProxyHookTarget } from './prestop.js';
+import { describePreStop, parseSleepDuration, proxyAdminPort, type ProxyHookTarget } from './prestop.js';
 import { DEFAULT_INJECT_CONFIG } from './config.js';
 import { AUTO_DEFAULTS } from '../drain/waiting.js';
 import { appPorts, autoWaitSpec, DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, MIN_DRAIN_SECONDS, PROXY_CONTAINER } from './sidecar.js';
@@ -33,10 +33,7 @@ function envValue(c: JsonObject, name: string): string | undefined {
 
 /** Where the proxy serves /wait-quiet: EBB_ADMIN_PORT, else its `ebb-admin` port, else the default. */
 function adminPortOf(proxy: JsonObject): number {
-  const env = envValue(proxy, 'EBB_ADMIN_PORT');
-  if (env !== undefined && /^[0-9]+$/.test(env.trim())) return Number(env);
-  const named = Array.isArray(proxy.ports) ? proxy.ports.find((p) => isObject(p) && p.name === 'ebb-admin') : undefined;
-  return isObject(named) && typeof named.containerPort === 'number' ? named.containerPort : DEFAULT_INJECT_CONFIG.adminPort;
+  return proxyAdminPort(proxy) ?? DEFAULT_INJECT_CONFIG.adminPort;
 }
 
 /**

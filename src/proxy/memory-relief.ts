@@ -75,7 +75,7 @@ export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | nul
   const gc = exposeGc();
   if (!gc) ctx.log.debug('memory relief: V8 gave no gc(); RSS after a burst comes back only when V8 collects by itself');
   // The RSS a relief brings the proxy back to. It rises only when reliefs on an idle proxy free
-  // too little, three times running (the memory is in use, or malloc will not give it back): then
+  // too little, MAX_MISSES times running (the memory is in use, or malloc will not give it back): then
   // that is the new level, and the proxy does not collect again for nothing.
   let floor = process.memoryUsage.rss();
   let peakLoad = 0;
