@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 /**
  * The admin server: probes, metrics, state and the opt-in shutdown endpoint. It is not part of
  * the drain: it keeps answering until the process exits, so the kubelet sees /live 200 for the
- * whole shutdown, and /ready 200 while waiting, 503 from draining on.
+ * whole shutdown, and /ready 200 while waiting, 503 from withdrawing (the end of the wait) on.
  *
  * Other parts add routes with `route(method, path, handler)` (e.g. GET /wait-quiet).
  */
@@ -43,7 +43,8 @@ export class AdminServer {
     // Service has no ready endpoint left (the last replica, a scale to zero,
     // externalTrafficPolicy: Local on a node with only this pod). Failing readiness while the
     // proxy still serves (waiting) would only withdraw the pod from that fallback, so it fails
-    // from draining on, when the listeners stop accepting.
+    // once the wait is over: withdrawing (the listeners still accept, so clients that kube-proxy
+    // still sends here are served until the kubelet has seen the 503), then draining.
     this.route('GET', '/ready', (_req, res) => {
       // For `ebb await`: a proxy that is terminating is no place to start a Job's work.
       res.setHeader('ebb-phase', drain.phase);
@@ -87,7 +88,7 @@ export class AdminServer {
       lastInboundActivityMsAgo: Number.isFinite(quiet) ? Math.round(quiet) : null,
       /** Seconds without a new inbound connection or request (what `auto` and /wait-quiet watch). */
       quietSeconds: Number.isFinite(quiet) ? Math.round(quiet) / 1000 : null,
-      timings: { runningMs: d.phaseMs('running'), waitingMs: d.phaseMs('waiting'), drainingMs: d.phaseMs('draining') },
+      timings: { runningMs: d.phaseMs('running'), waitingMs: d.phaseMs('waiting'), withdrawingMs: d.phaseMs('withdrawing'), drainingMs: d.phaseMs('draining') },
       ...this.opts.state(),
     };
   }

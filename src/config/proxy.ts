@@ -42,6 +42,8 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'app ports proxied as plain TCP without protocol detection, e.g. "3306,6379,8000-8010"' },
   { name: 'wait-before-exit', env: 'EBB_WAIT_BEFORE_EXIT', arg: '<seconds|auto[:MIN:QUIET:MAX]>', default: '0',
     description: 'after TERM, keep serving as normal this long before draining; auto: until no new inbound connection or request for QUIET s, between MIN and MAX s (auto = auto:2:2:25)' },
+  { name: 'withdraw-timeout', env: 'EBB_WITHDRAW_TIMEOUT', arg: '<seconds>', default: '0',
+    description: 'after the wait, answer /ready 503 but keep accepting (Connection: close, GOAWAY) until no new inbound connection or request for the quiet period (the auto wait\'s QUIET, else 2 s), at most this long: Kubernetes withdraws a last serving endpoint (KEP-1669) before connects are refused; 0 = stop accepting when the wait ends' },
   { name: 'drain-timeout', env: 'EBB_DRAIN_TIMEOUT', arg: '<seconds>', default: '30',
     description: 'how long draining may take before the rest is closed by force and the proxy exits' },
   { name: 'upstream-timeout', env: 'EBB_UPSTREAM_TIMEOUT', arg: '<seconds>', default: '0',
@@ -111,6 +113,8 @@ export interface ProxyConfig {
   readonly appExitSettleSeconds: number;
   readonly waitBeforeExit: WaitSpec;
   readonly drainTimeoutSeconds: number;
+  /** --withdraw-timeout: withdrawing's bound (0: none); see src/drain WithdrawOptions. */
+  readonly withdrawTimeoutSeconds: number;
   readonly upstreamTimeoutSeconds: number;
   readonly shutdownEndpoint: boolean;
   /** HTTP/1 limits (issue 11), each a PROXY_OPTIONS row. */
@@ -208,6 +212,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const opaquePorts = get('opaque-ports', parsePortList);
   const waitBeforeExit = get('wait-before-exit', parseWaitBeforeExit);
   const drainTimeout = get('drain-timeout', parseSeconds);
+  const withdrawTimeout = get('withdraw-timeout', parseSeconds);
   const upstreamTimeout = get('upstream-timeout', parseSeconds);
   const shutdownEndpoint = get('shutdown-endpoint', parseBoolean);
   const http1 = {
@@ -265,6 +270,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     opaquePorts: opaquePorts!,
     waitBeforeExit: Object.freeze(waitBeforeExit!),
     drainTimeoutSeconds: drainTimeout!,
+    withdrawTimeoutSeconds: withdrawTimeout!,
     upstreamTimeoutSeconds: upstreamTimeout!,
     shutdownEndpoint: shutdownEndpoint!,
     http1: Object.freeze(http1),

@@ -1,20 +1,34 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { ActivityClock } from './activity.js';
-import type { WaitingStrategy } from './waiting.js';
+import { waitForQuiet, type WaitingStrategy } from './waiting.js';
 
 /**
- * The protocol-free shutdown state machine: running → waiting → draining → exited.
+ * The protocol-free shutdown state machine: running → waiting → withdrawing → draining → exited.
  *
  * Anything that must finish before the process may exit holds a Handle (a connection, a pipe, a
  * listener, the outbound side while the app lives). Protocols decide what "graceful" means by
  * listening for phase changes (`on('draining', …)`); the drain only counts handles, runs the
  * waiting strategy and enforces the deadline, forcing still-held handles closed when it passes.
  */
-export type Phase = 'running' | 'waiting' | 'draining' | 'exited';
+export type Phase = 'running' | 'waiting' | 'withdrawing' | 'draining' | 'exited';
 /** Phases, and 'terminating': the pod is being deleted (the proxy's preStop ran, or any trigger). */
 export type DrainEvent = Phase | 'terminating';
-export const PHASES: readonly Phase[] = ['running', 'waiting', 'draining', 'exited'];
+export const PHASES: readonly Phase[] = ['running', 'waiting', 'withdrawing', 'draining', 'exited'];
+
+/**
+ * Withdrawing (`--withdraw-timeout`): between the end of the wait and draining, /ready answers 503
+ * while the listeners keep accepting and everything is served as while terminating (HTTP/1
+ * `Connection: close`, HTTP/2 GOAWAY). Kubernetes routes to a terminating pod that is still
+ * `serving` when it is a Service's last endpoint (KEP-1669: a scale to zero, a single replica's
+ * eviction); a failing readiness probe is the only way to take it out of that fallback, and the
+ * kubelet needs periodSeconds x failureThreshold to notice, kube-proxy a moment more. Refusing
+ * connects before then refuses clients that have nowhere else to go. The phase ends once no new
+ * inbound connection or request came for `quietSeconds` (Kubernetes stopped sending: the pod is
+ * withdrawn, or traffic had already moved), or at its timeout; 0 skips it (Linkerd 2.10: the
+ * listeners close as soon as the wait ends).
+ */
+export interface WithdrawOptions { readonly timeoutSeconds: number; readonly quietSeconds: number }
 
 export interface Handle {
   /** Let go; idempotent. The drain completes when the last handle is released. */
@@ -41,6 +55,9 @@ export interface InFlight { readonly requests: number; readonly handles: Readonl
 export interface DrainSummary {
   readonly reason: string;
   readonly waitEndedBy: string;
+  /** How withdrawing ended: 'quiet', 'timeout', or 'skipped' (--withdraw-timeout 0). */
+  readonly withdrawEndedBy: string;
+  readonly withdrawingMs: number;
   readonly drainEndedBy: 'idle' | 'deadline';
   readonly waitingMs: number;
   readonly drainingMs: number;
@@ -54,6 +71,8 @@ export interface DrainSummary {
 export interface DrainOptions {
   readonly waiting: WaitingStrategy;
   readonly drainTimeoutSeconds: number;
+  /** Withdrawing between waiting and draining; absent or timeout 0: none. */
+  readonly withdraw?: WithdrawOptions;
   readonly log: Logger;
 }
 
@@ -80,7 +99,7 @@ export class Drain {
   servedWhileWaiting = 0;
   forcedCloses = 0;
   /** performance.now() when each phase was entered. */
-  readonly enteredAt: Record<Phase, number | null> = { running: performance.now(), waiting: null, draining: null, exited: null };
+  readonly enteredAt: Record<Phase, number | null> = { running: performance.now(), waiting: null, withdrawing: null, draining: null, exited: null };
   /** Date.now() of the trigger, for /state. */
   triggeredAtEpochMs: number | null = null;
   /**
@@ -98,10 +117,11 @@ export class Drain {
 
   private readonly handles = new Set<HandleImpl>();
   private readonly kindCounts = new Map<string, number>();
-  private readonly listeners: Record<DrainEvent, Array<() => void>> = { running: [], waiting: [], draining: [], exited: [], terminating: [] };
+  private readonly listeners: Record<DrainEvent, Array<() => void>> = { running: [], waiting: [], withdrawing: [], draining: [], exited: [], terminating: [] };
   private readonly abort = new AbortController();
   private deadline: NodeJS.Timeout | null = null;
   private waitEndedBy = '';
+  private withdrawEndedBy = '';
   private forcing = false;
   private entering = false;
   private inFlightAtTrigger: InFlight = { requests: 0, handles: {} };
@@ -125,14 +145,14 @@ export class Drain {
     this.triggeredAtEpochMs = Date.now();
     this.notifyTerminating(reason);
     this.inFlightAtTrigger = this.inFlight();
-    this.opts.log.info({ reason, waitBeforeExit: this.opts.waiting.spec, drainTimeoutSeconds: this.opts.drainTimeoutSeconds,
+    this.opts.log.info({ reason, waitBeforeExit: this.opts.waiting.spec, withdrawTimeoutSeconds: this.opts.withdraw?.timeoutSeconds ?? 0, drainTimeoutSeconds: this.opts.drainTimeoutSeconds,
       inFlight: this.inFlightAtTrigger }, 'shutdown started');
     this.enter('waiting');
     this.opts.waiting.wait({ activity: this.activity, signal: this.abort.signal }).then(
-      (why) => this.startDraining(why),
+      (why) => this.startWithdrawing(why),
       (err: unknown) => {
         this.opts.log.error({ err }, 'waiting strategy failed; draining now');
-        this.startDraining('error');
+        this.startWithdrawing('error');
       },
     );
     return true;
@@ -187,6 +207,11 @@ export class Drain {
       close();
       h.release();
     });
+  }
+
+  /** New requests are served (running, waiting, withdrawing); from draining on they get a fast 503. */
+  get serving(): boolean {
+    return this.phase === 'running' || this.phase === 'waiting' || this.phase === 'withdrawing';
   }
 
   // Hot path: two increments, one clock read, no allocation.
@@ -254,13 +279,27 @@ export class Drain {
     this.entering = wasEntering;
   }
 
-  private startDraining(why: string): void {
+  /** The wait is over: withdraw (see WithdrawOptions), then drain. */
+  private startWithdrawing(why: string): void {
     if (this.phase !== 'waiting') return;
     this.waitEndedBy = why;
+    const w = this.opts.withdraw;
+    this.enter('withdrawing');
+    if (!w || w.timeoutSeconds <= 0 || why === 'error') { this.startDraining('skipped'); return; }
+    this.opts.log.info({ waitEndedBy: why, timeoutSeconds: w.timeoutSeconds, quietSeconds: w.quietSeconds },
+      'withdrawing: /ready answers 503; still accepting until inbound is quiet');
+    void waitForQuiet(this.activity, { minMs: 0, quietMs: w.quietSeconds * 1000, maxMs: w.timeoutSeconds * 1000, signal: this.abort.signal })
+      .then((r) => { if (r !== 'aborted') this.startDraining(r === 'quiet' ? `quiet for ${w.quietSeconds}s` : `timeout ${w.timeoutSeconds}s reached`); });
+  }
+
+  private startDraining(withdrawEndedBy: string): void {
+    if (this.phase !== 'withdrawing') return;
+    this.withdrawEndedBy = withdrawEndedBy;
+    const why = this.waitEndedBy;
     this.inFlightAtDraining = this.inFlight();
     this.enter('draining');
     // Logged after the phase listeners ran, so whoever reads this line finds the listeners closed.
-    this.opts.log.info({ waitEndedBy: why, servedWhileWaiting: this.servedWhileWaiting, inFlight: this.inFlightAtDraining }, 'draining');
+    this.opts.log.info({ waitEndedBy: why, withdrawEndedBy, servedWhileWaiting: this.servedWhileWaiting, inFlight: this.inFlightAtDraining }, 'draining');
     if (this.handles.size === 0) { this.finish('idle'); return; }
     this.deadline = setTimeout(() => this.forceRest(), this.opts.drainTimeoutSeconds * 1000);
   }
@@ -288,6 +327,8 @@ export class Drain {
     const summary: DrainSummary = {
       reason: this.reason ?? 'unknown',
       waitEndedBy: this.waitEndedBy,
+      withdrawEndedBy: this.withdrawEndedBy,
+      withdrawingMs: this.phaseMs('withdrawing') ?? 0,
       drainEndedBy: how,
       waitingMs: this.phaseMs('waiting') ?? 0,
       drainingMs: this.phaseMs('draining') ?? 0,

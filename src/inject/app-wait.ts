@@ -26,13 +26,16 @@ export function parseAutoWait(raw: string): { ok: true; value: string } | { ok: 
 
 /**
  * How long the app's hook may wait: the proxy's auto MAX as inject writes it (proxyTiming: fitted
- * to the grace period in classic mode), else the proxy's default 25 s, but leaving the app and the
+ * to the grace period in classic mode) plus its withdrawing timeout, else the proxy's default 25 s, but leaving the app and the
  * proxy at least MIN_DRAIN_SECONDS of the grace period to drain. In classic mode with only a fixed
  * proxy wait W, also shorter than W (the app_prestop_not_shorter rule): the app must get its TERM
  * while the proxy still serves.
  */
 export function waitQuietMax(config: InjectConfig, graceSeconds: number): number {
-  let max = config.proxyWaitAuto ? proxyTiming(config, graceSeconds).autoMaxSeconds : AUTO_DEFAULTS.maxSeconds;
+  // Classic with an auto wait: the proxy accepts through its wait and its withdrawing, so the app
+  // must serve as long (its hook ends once inbound is quiet, with the proxy's withdrawing).
+  const timing = proxyTiming(config, graceSeconds);
+  let max = config.proxyWaitAuto ? timing.autoMaxSeconds + timing.withdrawSeconds : AUTO_DEFAULTS.maxSeconds;
   if (config.mode === 'classic' && !config.proxyWaitAuto && config.waitBeforeExitSeconds > 0) max = Math.min(max, config.waitBeforeExitSeconds - 1);
   return Math.max(1, Math.min(max, graceSeconds - MIN_DRAIN_SECONDS));
 }

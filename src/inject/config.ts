@@ -19,6 +19,7 @@ export const DEFAULT_INJECT_CONFIG: InjectConfig = Object.freeze({
   adminPort: 4191,
   inboundPort: 4143,
   drainTimeoutSeconds: null,
+  withdrawTimeoutSeconds: null,
   logLevel: null,
   // From `npm run bench`: RSS 57 MB idle, 66–115 MB at its peak under load (docs/inject.md, "Resources").
   // The request covers the loaded peak; the limit leaves twice that for bursts (large bodies, many
@@ -108,6 +109,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'admin-port', parse: port, apply: (c, v) => { c.adminPort = v as number; } },
   { flag: 'inbound-port', parse: port, apply: (c, v) => { c.inboundPort = v as number; } },
   { flag: 'drain-timeout-seconds', parse: nonNegativeInteger, apply: (c, v) => { c.drainTimeoutSeconds = v as number; } },
+  { flag: 'withdraw-timeout-seconds', parse: nonNegativeInteger, apply: (c, v) => { c.withdrawTimeoutSeconds = v as number; } },
   {
     flag: 'proxy-log-level',
     parse: (raw) => ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw) ? { ok: true, value: raw } : { ok: false, problem: 'must be trace, debug, info, warn, error, fatal or silent' },

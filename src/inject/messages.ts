@@ -51,9 +51,14 @@ export const FINDINGS = {
     pass: (p) => `proxy wait ${p.wait}s fits in terminationGracePeriodSeconds ${p.grace}s`,
   },
   auto_wait_exceeds_grace: {
-    message: (p) => `the proxy's auto wait may last up to ${p.max}s${Number(p.wait) > 0 ? ` after its ${p.wait}s preStop` : ''}, ${Number(p.left) > 0 ? `leaving only ${p.left}s` : 'leaving nothing'} of terminationGracePeriodSeconds ${p.grace}s to drain: the kubelet can SIGKILL the proxy ${Number(p.left) > 0 ? 'mid-drain' : 'before it drains'}`,
+    message: (p) => `the proxy's auto wait may last up to ${p.max}s${Number(p.wait) > 0 ? ` after its ${p.wait}s preStop` : ''}${p.withdraw !== undefined ? `, then withdrawing up to ${p.withdraw}s (EBB_WITHDRAW_TIMEOUT)` : ''}, ${Number(p.left) > 0 ? `leaving only ${p.left}s` : 'leaving nothing'} of terminationGracePeriodSeconds ${p.grace}s to drain: the kubelet can SIGKILL the proxy ${Number(p.left) > 0 ? 'mid-drain' : 'before it drains'}`,
     fix: 'lower MAX in --wait-before-exit auto:MIN:QUIET:MAX so that at least 5s of the grace period remain after it (or write plain `auto`, which inject fits to the grace period), or raise terminationGracePeriodSeconds',
-    pass: (p) => `the proxy's auto wait (at most ${p.max}s) leaves ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
+    pass: (p) => `the proxy's auto wait (at most ${p.max}s)${p.withdraw !== undefined ? ` and withdrawing (at most ${p.withdraw}s)` : ''} leave${p.withdraw !== undefined ? '' : 's'} ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
+  },
+  withdraw_exceeds_grace: {
+    message: (p) => `the proxy's withdrawing (EBB_WITHDRAW_TIMEOUT ${p.withdraw}s${Number(p.wait) > 0 ? `, after its ${p.wait}s wait` : ''}) ${Number(p.left) > 0 ? `leaves only ${p.left}s` : 'leaves nothing'} of terminationGracePeriodSeconds ${p.grace}s to drain: the kubelet can SIGKILL the proxy ${Number(p.left) > 0 ? 'mid-drain' : 'before it drains'}`,
+    fix: 'lower EBB_WITHDRAW_TIMEOUT (--withdraw-timeout-seconds) so that at least 5s of the grace period remain after it (or leave it unset: inject fits it), or raise terminationGracePeriodSeconds',
+    pass: (p) => `the proxy's withdrawing (at most ${p.withdraw}s) leaves ${p.left}s of terminationGracePeriodSeconds ${p.grace}s to drain`,
   },
   app_prestop_exceeds_grace: {
     message: (p) => (p.rejected === 'api-server'

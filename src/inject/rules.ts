@@ -50,6 +50,7 @@ export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = 
   const proxy = findProxy(spec);
   let proxyWaitSeconds = 0;
   let drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
+  let proxyWithdrawSeconds: number | undefined;
   let mode: TimingModel['mode'] = 'none';
   let proxyWaitAuto = false;
   let proxyWaitAutoMaxSeconds: number | undefined;
@@ -69,6 +70,9 @@ export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = 
     const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
     const d = drain === undefined ? null : parseSleepDuration(drain);
     if (d !== null) drainTimeoutSeconds = d;
+    const wd = envValue(proxy.container, 'EBB_WITHDRAW_TIMEOUT');
+    const w = wd === undefined ? null : parseSleepDuration(wd);
+    if (w !== null && w > 0) proxyWithdrawSeconds = w;
     hookTarget = { adminPort: adminPortOf(proxy.container), defaultMaxSeconds: proxyWaitAutoMaxSeconds ?? AUTO_DEFAULTS.maxSeconds };
   }
   const apps = containers(spec, 'containers')
@@ -81,6 +85,7 @@ export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = 
     .filter((n): n is string => n !== null);
   return { mode, graceSeconds, graceDefaulted, proxyWaitSeconds, ...(proxyWaitAuto ? { proxyWaitAuto } : {}),
     ...(proxyWaitAutoMaxSeconds !== undefined ? { proxyWaitAutoMaxSeconds } : {}), drainTimeoutSeconds, apps,
+    ...(proxyWithdrawSeconds !== undefined ? { proxyWithdrawSeconds } : {}),
     ...(proxy ? { proxyPreStopSeconds, proxyHasPreStop } : {}),
     ...(mode === 'native' ? { nativeSidecars } : {}),
     ...(graceOverridden ? { graceOverridden, manifestGraceSeconds: manifestGrace } : {}),
@@ -107,10 +112,14 @@ export function evaluateTiming(m: TimingModel, opts: { requestedWaitSeconds?: nu
   if (m.mode === 'classic') {
     if (takesTraffic) add(W > 0 || m.proxyWaitAuto === true, { code: 'no_proxy_wait', severity: 'warning', params: { wait: m.proxyWaitAuto ? 'auto' : W } });
     if (W > 0) add(W <= G, { code: 'wait_exceeds_grace', severity: 'error', params: { wait: W, grace: G } });
-    // The auto wait may run to its MAX (traffic that never goes quiet): the drain must still fit after it.
+    // The auto wait may run to its MAX (traffic that never goes quiet), and withdrawing to its
+    // timeout after it: the drain must still fit after both.
     const max = m.proxyWaitAutoMaxSeconds;
+    const X = m.proxyWithdrawSeconds ?? 0;
     if (max !== undefined) {
-      add(G - W - max >= MIN_DRAIN_SECONDS, { code: 'auto_wait_exceeds_grace', severity: 'error', params: { wait: W, max, grace: G, left: G - W - max } });
+      add(G - W - max - X >= MIN_DRAIN_SECONDS, { code: 'auto_wait_exceeds_grace', severity: 'error', params: { wait: W, max, grace: G, left: G - W - max - X, ...(X > 0 ? { withdraw: X } : {}) } });
+    } else if (X > 0) {
+      add(G - W - X >= MIN_DRAIN_SECONDS, { code: 'withdraw_exceeds_grace', severity: 'error', params: { wait: W, withdraw: X, grace: G, left: G - W - X } });
     }
     last = W;
   }

@@ -72,23 +72,44 @@ export function autoWaitSpec(raw: string | null | undefined): Extract<WaitSpec, 
 }
 
 /**
+ * Withdrawing (src/drain WithdrawOptions), fitted: the readiness probe inject writes notices a 503
+ * within its periodSeconds x failureThreshold (READINESS_PERIOD_SECONDS x READINESS_FAILURES),
+ * kube-proxy (and clients through it) take a moment more to stop sending (ENDPOINT_PROPAGATION_SECONDS,
+ * the lab's default propagation delay), and then inbound must stay quiet for the auto wait's QUIET.
+ */
+export const READINESS_PERIOD_SECONDS = 2;
+export const READINESS_FAILURES = 3;
+export const ENDPOINT_PROPAGATION_SECONDS = 5;
+export const WITHDRAW_SECONDS = READINESS_PERIOD_SECONDS * READINESS_FAILURES + ENDPOINT_PROPAGATION_SECONDS + 2;
+/** The auto wait keeps at least this much of the budget before withdrawing gets any (plain `auto`). */
+const AUTO_BEFORE_WITHDRAW_SECONDS = 10;
+
+/**
  * What the proxy is told about its shutdown timing, so that (classic mode) the fixed wait F, the
- * auto wait's MAX and the drain deadline all end 1 s before the kubelet's SIGKILL at G:
- * F + MAX + drain <= G - 1.
+ * auto wait's MAX, withdrawing's timeout X and the drain deadline all end 1 s before the kubelet's
+ * SIGKILL at G: F + MAX + X + drain <= G - 1.
  *
- * A plain `--wait-before-exit auto` (MAX 25 by default) is fitted to the grace period: of what the
- * grace period leaves after F (minus that 1 s), the auto wait gets at most two thirds and the drain
- * keeps the rest, never less than MIN_DRAIN_SECONDS. Two thirds, because the wait normally ends
- * early (once traffic is quiet) and runs to MAX only under traffic that never stops, while the drain
- * deadline is what slow in-flight requests get: with the default 30 s that is auto:2:2:19 and a 10 s
- * drain; from about 45 s on MAX stays 25. An explicit auto:MIN:QUIET:MAX is written as given, even
- * when it cannot fit: the rules report that (auto_wait_exceeds_grace) instead of changing it.
+ * Withdrawing (classic only: a native proxy's TERM means the app has exited, so there is nobody to
+ * serve) gets up to WITHDRAW_SECONDS of what the grace period leaves past MIN_DRAIN_SECONDS and,
+ * with plain `auto`, past AUTO_BEFORE_WITHDRAW_SECONDS for the wait. It costs nothing when traffic
+ * has already stopped by the end of the wait (it ends after QUIET, counted from the last request);
+ * it is what a last replica's clients (KEP-1669) are served in while the kubelet notices /ready 503.
+ *
+ * A plain `--wait-before-exit auto` (MAX 25 by default) is fitted to what is left: the auto wait
+ * gets at most two thirds and the drain keeps the rest, never less than MIN_DRAIN_SECONDS. Two
+ * thirds, because the wait normally ends early (once traffic is quiet) and runs to MAX only under
+ * traffic that never stops, while the drain deadline is what slow in-flight requests get: with the
+ * default 30 s that is a 13 s withdraw, auto:2:2:10 and a 6 s drain. An explicit auto:MIN:QUIET:MAX
+ * is written as given, even when it cannot fit: the rules report that (auto_wait_exceeds_grace)
+ * instead of changing it, and withdrawing gets only what it leaves.
  */
 export interface ProxyTiming {
   /** EBB_WAIT_BEFORE_EXIT as written; null when there is no auto wait. */
   readonly autoWait: string | null;
   /** The MAX of the auto wait as written (0 without one). */
   readonly autoMaxSeconds: number;
+  /** EBB_WITHDRAW_TIMEOUT (0: none, not written). */
+  readonly withdrawSeconds: number;
   /** EBB_DRAIN_TIMEOUT; null leaves the proxy's own default (DEFAULT_DRAIN_TIMEOUT_SECONDS). */
   readonly drainSeconds: number | null;
 }
@@ -104,8 +125,13 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number, appPreSt
   // (killContainer's minimumGracePeriodInSeconds); a drain past that is a SIGKILL and exit 137,
   // which fails Argo steps (linkerd#13349).
   const budget = classic ? graceSeconds - config.waitBeforeExitSeconds - 1 : Math.max(2, graceSeconds - Math.trunc(appPreStopSeconds)) - 1;
-  if (auto && autoWait?.trim() === 'auto') {
-    const fitted = Math.max(0, Math.min(auto.maxSeconds, Math.floor((budget * 2) / 3), budget - MIN_DRAIN_SECONDS));
+  const fitAuto = auto !== null && autoWait?.trim() === 'auto';
+  const clamp = (n: number): number => Math.max(0, Math.min(WITHDRAW_SECONDS, n));
+  const withdraw = !classic ? 0
+    : config.withdrawTimeoutSeconds ?? clamp(budget - MIN_DRAIN_SECONDS - (fitAuto ? AUTO_BEFORE_WITHDRAW_SECONDS : max));
+  if (fitAuto) {
+    const left = budget - withdraw;
+    const fitted = Math.max(0, Math.min(auto.maxSeconds, Math.floor((left * 2) / 3), left - MIN_DRAIN_SECONDS));
     if (fitted < auto.maxSeconds) {
       max = fitted;
       autoWait = `auto:${Math.min(auto.minSeconds, fitted)}:${auto.quietSeconds}:${fitted}`;
@@ -113,10 +139,10 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number, appPreSt
   }
   let drainSeconds: number | null = config.drainTimeoutSeconds;
   if (drainSeconds === null) {
-    const left = budget - max;
+    const left = budget - max - withdraw;
     drainSeconds = left >= DEFAULT_DRAIN_TIMEOUT_SECONDS ? null : Math.max(1, left);
   }
-  return { autoWait, autoMaxSeconds: max, drainSeconds };
+  return { autoWait, autoMaxSeconds: max, withdrawSeconds: withdraw, drainSeconds };
 }
 
 /** The proxy's preStop: an httpGet to its own GET /prestop?seconds=W (src/admin/prestop.ts) on the admin port. */
@@ -135,6 +161,7 @@ export function proxyContainer({ config, ports, graceSeconds, appPreStopSeconds 
   const timing = proxyTiming(config, graceSeconds, appPreStopSeconds);
   const drain = timing.drainSeconds;
   if (drain !== null) env.push({ name: 'EBB_DRAIN_TIMEOUT', value: String(drain) });
+  if (timing.withdrawSeconds > 0) env.push({ name: 'EBB_WITHDRAW_TIMEOUT', value: String(timing.withdrawSeconds) });
   if (config.logLevel) env.push({ name: 'EBB_LOG_LEVEL', value: config.logLevel });
   if (config.transparent) {
     // The outbound listener's shutdown policy depends on whether TERM means "the app has exited".
@@ -188,7 +215,7 @@ export function proxyContainer({ config, ports, graceSeconds, appPreStopSeconds 
   c.livenessProbe = probe('/live', { periodSeconds: 10, failureThreshold: 3 });
   // Three misses (6 s), as Kubernetes' default: one slow answer on a busy node must not take the pod
   // out of its Services. Shutdown does not rely on it: a terminating pod's endpoint is ready=false at once.
-  c.readinessProbe = probe('/ready', { periodSeconds: 2, failureThreshold: 3 });
+  c.readinessProbe = probe('/ready', { periodSeconds: READINESS_PERIOD_SECONDS, failureThreshold: READINESS_FAILURES });
   return c;
 }
 

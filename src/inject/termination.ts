@@ -126,13 +126,14 @@ export function hookSecondsOf(p: PreStop): number | null {
 /**
  * The plan's view of a timing model. The app exits at its stop signal (check cannot know its own
  * shutdown time; the drain after it is the proxy's), the proxy after its waits and its whole drain
- * deadline (its worst case): a fixed EBB_WAIT_BEFORE_EXIT, then the auto wait's MAX, then the drain.
+ * deadline (its worst case): a fixed EBB_WAIT_BEFORE_EXIT, then the auto wait's MAX, then
+ * withdrawing's timeout (EBB_WITHDRAW_TIMEOUT), then the drain.
  */
 export function planContainers(m: TimingModel): PlanContainer[] {
   const apps = m.apps.map((a) => ({ name: a.name, sidecar: false, hookSeconds: hookSecondsOf(a.preStop), stopSeconds: 0 }));
   if (m.mode === 'none') return apps;
   const preStop = m.proxyPreStopSeconds ?? m.proxyWaitSeconds;
-  const afterTerm = m.proxyExitsAtDrainEnd ? 0 : m.proxyWaitSeconds - preStop + (m.proxyWaitAutoMaxSeconds ?? 0);
+  const afterTerm = m.proxyExitsAtDrainEnd ? 0 : m.proxyWaitSeconds - preStop + (m.proxyWaitAutoMaxSeconds ?? 0) + (m.proxyWithdrawSeconds ?? 0);
   const proxy: PlanContainer = {
     name: m.proxyName ?? PROXY_CONTAINER, sidecar: m.mode === 'native',
     hookSeconds: m.proxyHasPreStop === false || (m.proxyHasPreStop === undefined && preStop === 0) ? null : preStop,

@@ -81,7 +81,9 @@ export function timelineLines(m: TimingModel): string[] {
       const after = m.proxyWaitSeconds - (m.proxyPreStopSeconds ?? m.proxyWaitSeconds);
       if (after > 0 && !m.proxyExitsAtDrainEnd) parts.push(`waits ${after}s`);
       if (autoMax !== undefined && !m.proxyExitsAtDrainEnd) parts.push(`auto wait <= ${autoMax}s`);
-      const drainFrom = p.termAt + (m.proxyExitsAtDrainEnd ? 0 : after + (autoMax ?? 0));
+      const withdraw = m.proxyExitsAtDrainEnd ? 0 : m.proxyWithdrawSeconds ?? 0;
+      if (withdraw > 0) parts.push(`withdrawing <= ${withdraw}s (/ready 503, still accepting)`);
+      const drainFrom = p.termAt + (m.proxyExitsAtDrainEnd ? 0 : after + (autoMax ?? 0) + withdraw);
       const drain = Math.max(0, Math.min(m.drainTimeoutSeconds, p.termAt + p.stopGraceSeconds - drainFrom));
       parts.push(drainFrom >= p.termAt + p.stopGraceSeconds ? 'killed before draining' : `drain <= ${sec(drain)}`);
       note = parts.join(', ') + killNote(p);

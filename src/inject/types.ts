@@ -17,6 +17,8 @@ export interface InjectConfig {
   /** First inbound listen port; app port i is served on inboundPort + i. */
   readonly inboundPort: number;
   readonly drainTimeoutSeconds: number | null;
+  /** --withdraw-timeout-seconds: the proxy's EBB_WITHDRAW_TIMEOUT (classic); null: fitted to the grace period. */
+  readonly withdrawTimeoutSeconds: number | null;
   readonly logLevel: string | null;
   readonly resources: Readonly<ProxyResources>;
   /** Classic-mode Jobs/CronJobs: how the proxy learns the app is done (see inject/jobs.ts). */
@@ -111,6 +113,8 @@ export interface TimingModel {
   readonly proxyWaitAutoMaxSeconds?: number;
   /** The proxy's drain deadline after TERM. */
   readonly drainTimeoutSeconds: number;
+  /** EBB_WITHDRAW_TIMEOUT: withdrawing's bound, between the proxy's waits and its drain (0 or absent: none). */
+  readonly proxyWithdrawSeconds?: number;
   readonly apps: readonly { name: string; preStop: PreStop }[];
   /** Another mesh's proxy (ebb check on Linkerd/Istio workloads); absent = ebb's. */
   readonly mesh?: 'linkerd' | 'istio';

@@ -32,6 +32,9 @@ export function kindsFor(protocols: readonly ClientProtocol[]): ClientKind[] {
  * `no-endpoint`: the client's view of the Service had no endpoint left (the last replica stopped
  * serving: a scale to zero), so its new connection was rejected; not a request the pod lost.
  */
+/** How often an HTTP/1 request that failed on a reused keep-alive connection is sent again (see sendH1). */
+const MAX_H1_RESENDS = 5;
+
 export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | 'timeout' | 'no-endpoint';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', '5xx', 'timeout', 'no-endpoint'];
 /** The outcomes that count as lost: failed while the client had an endpoint, or on an established connection. */
@@ -237,11 +240,13 @@ export class LoadGenerator {
   /**
    * One HTTP/1 request. A request on a reused keep-alive connection that the server closed before
    * any byte of an answer (it closed the idle connection as the request crossed it: the keep-alive
-   * race, e.g. a terminating proxy closing its idle connections) is sent once more on a new
-   * connection, as Go's net/http, browsers and Node's own docs do for idempotent requests: the
-   * server never saw it. Any other failure is the outcome.
+   * race, e.g. a terminating proxy closing its idle connections) is sent again, as Go's net/http,
+   * browsers and Node's own docs do for idempotent requests: the server never saw it. Like Go's
+   * Transport it tries again as long as the failure was on a reused connection (the pool may hold
+   * several that the server closed at once), here at most MAX_H1_RESENDS times; a failure on a new
+   * connection, or any other failure, is the outcome.
    */
-  private sendH1(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void, retried = false): void {
+  private sendH1(c: ClientPlan, at: { target: Target }, done: (o: Outcome, status?: number, error?: string) => void, resent = 0): void {
     const keepAlive = c.kind === 'h1-keepalive';
     const kubeProxy = this.model === 'kube-proxy';
     const req = http.request({
@@ -261,9 +266,9 @@ export class LoadGenerator {
     let answered = false;
     req.once('response', () => { answered = true; });
     req.on('error', (e) => {
-      if (!retried && !answered && req.reusedSocket && errCode(e) === 'ECONNRESET') {
+      if (resent < MAX_H1_RESENDS && !answered && req.reusedSocket && (errCode(e) === 'ECONNRESET' || errCode(e) === 'EPIPE')) {
         clearTimeout(timer);
-        this.sendH1(c, at, done, true);
+        this.sendH1(c, at, done, resent + 1);
         return;
       }
       done(errorOutcome(e), undefined, errCode(e));

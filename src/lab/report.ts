@@ -322,7 +322,9 @@ export function describeProxyLog(line: Record<string, unknown>): string {
   const msg = String(line.msg ?? '');
   const rest = Object.fromEntries(Object.entries(line).filter(([k]) => !['level', 'time', 'pid', 'hostname', 'name', 'msg'].includes(k)));
   if (msg === 'shutdown complete' && typeof rest.waitingMs === 'number') {
-    return `shutdown complete (${String(rest.reason)}): waited ${seconds(rest.waitingMs)} (ended by ${String(rest.waitEndedBy)}), ` +
+    const withdrew = rest.withdrawEndedBy === undefined || rest.withdrawEndedBy === 'skipped' ? ''
+      : `withdrew ${seconds(rest.withdrawingMs)} (/ready 503, still accepting; ended by ${String(rest.withdrawEndedBy)}), `;
+    return `shutdown complete (${String(rest.reason)}): waited ${seconds(rest.waitingMs)} (ended by ${String(rest.waitEndedBy)}), ${withdrew}` +
       `drained ${seconds(rest.drainingMs)} (ended by ${String(rest.drainEndedBy)}), ${seconds(rest.totalMs)} in all; ` +
       `${String(rest.servedWhileWaiting)} requests served while waiting; in flight at the trigger: ${inFlightText(rest.inFlightAtTrigger)}; ` +
       `when draining began: ${inFlightText(rest.inFlightAtDraining)}; ${String(rest.forcedCloses)} closed by force`;
@@ -330,7 +332,8 @@ export function describeProxyLog(line: Record<string, unknown>): string {
   if (msg === 'shutdown started' && typeof rest.reason === 'string') {
     const w = (rest.waitBeforeExit ?? {}) as { mode?: string; seconds?: number; minSeconds?: number; quietSeconds?: number; maxSeconds?: number };
     const wait = w.mode === 'auto' ? `auto (min ${w.minSeconds} s, quiet ${w.quietSeconds} s, max ${w.maxSeconds} s)` : `${w.seconds ?? 0} s`;
-    return `shutdown started (${rest.reason}): wait ${wait}, drain timeout ${String(rest.drainTimeoutSeconds)} s; in flight: ${inFlightText(rest.inFlight)}`;
+    const withdraw = typeof rest.withdrawTimeoutSeconds === 'number' && rest.withdrawTimeoutSeconds > 0 ? `, withdraw <= ${rest.withdrawTimeoutSeconds} s` : '';
+    return `shutdown started (${rest.reason}): wait ${wait}${withdraw}, drain timeout ${String(rest.drainTimeoutSeconds)} s; in flight: ${inFlightText(rest.inFlight)}`;
   }
   const flat: string[] = [];
   const walk = (prefix: string, v: unknown): void => {

@@ -266,7 +266,7 @@ export class Http1FastProxy {
       this.answerLocally(ex, 'bad_request', 'no Host header');
       return 0;
     }
-    if (drain.phase !== 'running' && drain.phase !== 'waiting') {
+    if (!drain.serving) {
       this.answerLocally(ex, 'shutting_down');
       return 0;
     }

@@ -209,7 +209,7 @@ export class Http1Proxy {
       writeHttp1Error(res, head.problem.status === 431 ? 'headers_too_large' : head.problem.status === 414 ? 'uri_too_long' : 'bad_request', head.problem.detail);
       return null;
     }
-    if (drain.phase !== 'running' && drain.phase !== 'waiting') {
+    if (!drain.serving) {
       this.track(res, state, start, 503);
       refuse(res, beforeHead);
       return null;
@@ -401,7 +401,7 @@ export class Http1Proxy {
     }
     this.whenIdle(state, () => {
       if (socket.destroyed) return;
-      if (drain.phase !== 'running' && drain.phase !== 'waiting') { refuse('shutting_down', 503); return; }
+      if (!drain.serving) { refuse('shutting_down', 503); return; }
       this.forwardUpgrade(req, socket, head, state, checked?.path ?? req.url!, finish, pending);
     });
   }

@@ -1,5 +1,5 @@
 import { registerPreStop } from '../admin/prestop.js';
-import { registerWaitQuiet } from '../admin/wait-quiet.js';
+import { registerWaitQuiet, waitQuietDefaults } from '../admin/wait-quiet.js';
 import type { ProxyConfig } from '../config/proxy.js';
 import { Drain, createWaitingStrategy } from '../drain/index.js';
 import { ProxyMetrics } from '../admin/metrics.js';
@@ -37,7 +37,9 @@ export interface RunningProxy {
  * `"msg":"listening"` line that tests, the lab, the bench and `ebb await` wait for.
  */
 export async function startProxy(config: ProxyConfig, log: Logger): Promise<RunningProxy> {
-  const drain = new Drain({ waiting: createWaitingStrategy(config.waitBeforeExit), drainTimeoutSeconds: config.drainTimeoutSeconds, log });
+  // Withdrawing watches the same quiet period as the auto wait and /wait-quiet.
+  const withdraw = { timeoutSeconds: config.withdrawTimeoutSeconds, quietSeconds: waitQuietDefaults(config.waitBeforeExit).quietSeconds };
+  const drain = new Drain({ waiting: createWaitingStrategy(config.waitBeforeExit), drainTimeoutSeconds: config.drainTimeoutSeconds, withdraw, log });
   const metrics = new ProxyMetrics(drain);
   const ctx = createProxyContext(config, drain, metrics, log);
   // --transparent: one inbound listener that finds each connection's app port, and the outbound
@@ -53,7 +55,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   const admin = new AdminServer({
     drain, metrics, log, shutdownEndpoint: config.shutdownEndpoint,
     state: () => ({
-      ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds,
+      ports, waitBeforeExit: config.waitBeforeExit, drainTimeoutSeconds: config.drainTimeoutSeconds, withdrawTimeoutSeconds: config.withdrawTimeoutSeconds,
       buffered: { bytes: ctx.budget.used, highest: ctx.budget.max, budget: ctx.budget.limit, closedConnections: ctx.budget.evictions, throttledChunks: ctx.budget.throttledChunks },
       clientConnections: { open: ctx.connections.open, max: ctx.connections.max, refused: ctx.connections.refused },
     }),
