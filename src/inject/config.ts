@@ -197,6 +197,7 @@ export const SETTING_HELP: Readonly<Record<string, string>> = {
   'admin-port': `proxy admin port for probes (default ${DEFAULT_INJECT_CONFIG.adminPort})`,
   'inbound-port': `first inbound listen port; app port i is served on this + i (default ${DEFAULT_INJECT_CONFIG.inboundPort})`,
   'drain-timeout-seconds': 'proxy drain deadline after TERM (default: the proxy\'s 30, lowered to fit what the grace period leaves at the proxy\'s TERM)',
+  'withdraw-timeout-seconds': 'classic mode (written with an auto wait): how long the proxy may keep accepting after its wait, with /ready 503, so a last replica (KEP-1669) is withdrawn before connects are refused (default: fitted, up to 13 s of what the grace period leaves; 0 = none)',
   'proxy-log-level': 'proxy log level (default: the proxy\'s info)',
   'proxy-cpu-request': `proxy CPU request, or none (default ${DEFAULT_INJECT_CONFIG.resources.cpuRequest})`,
   'proxy-memory-request': `proxy memory request, or none (default ${DEFAULT_INJECT_CONFIG.resources.memoryRequest})`,

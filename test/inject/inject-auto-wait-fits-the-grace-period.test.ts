@@ -47,12 +47,14 @@ function maxOf(spec: string): number {
   return spec === 'auto' ? 25 : Number(spec.split(':')[3]);
 }
 
-test('a plain auto wait is fitted to the default grace period: wait MAX + drain end before SIGKILL', () => {
+test('a plain auto wait is fitted to the default grace period: wait MAX + withdrawing + drain end before SIGKILL', () => {
   const { env, hook, codes } = injected(deployment(), cfg({ mode: 'classic', 'wait-before-exit': 'auto', 'app-wait': 'auto' }));
-  // 30 s grace, 1 s margin: two thirds (19 s) for the wait, the rest (10 s) for the drain.
-  assert.equal(env.get('EBB_WAIT_BEFORE_EXIT'), 'auto:2:2:19');
-  assert.equal(env.get('EBB_DRAIN_TIMEOUT'), '10');
-  assert.equal(hook, '/wait-quiet?max=19', 'the app hook waits no longer than the proxy');
+  // 30 s grace, 1 s margin: 13 s for withdrawing (readiness 2 s x 3, 5 s propagation, 2 s quiet),
+  // of the 16 s left two thirds (10 s) for the wait, the rest (6 s) for the drain.
+  assert.equal(env.get('EBB_WITHDRAW_TIMEOUT'), '13');
+  assert.equal(env.get('EBB_WAIT_BEFORE_EXIT'), 'auto:2:2:10');
+  assert.equal(env.get('EBB_DRAIN_TIMEOUT'), '6');
+  assert.equal(hook, '/wait-quiet?max=23', 'the app hook waits as long as the proxy accepts: its wait and its withdrawing');
   assert.ok(!codes.includes('auto_wait_exceeds_grace'));
 });
 
@@ -67,15 +69,17 @@ test('for every grace period and fixed wait, what inject writes for a plain auto
       const [min, quiet] = spec === 'auto' ? [2, 2] : spec.split(':').slice(1, 3).map(Number) as [number, number];
       const max = maxOf(spec);
       const drain = env.has('EBB_DRAIN_TIMEOUT') ? Number(env.get('EBB_DRAIN_TIMEOUT')) : 30;
-      const at = `grace ${grace}, fixed wait ${fixed}: ${spec}, drain ${drain}`;
+      const withdraw = env.has('EBB_WITHDRAW_TIMEOUT') ? Number(env.get('EBB_WITHDRAW_TIMEOUT')) : 0;
+      const at = `grace ${grace}, fixed wait ${fixed}: ${spec}, withdraw ${withdraw}, drain ${drain}`;
       assert.ok(max <= 25 && min <= max && quiet === 2, at);
       assert.ok(resolveInjectConfig({ 'wait-before-exit': spec }).problems.length === 0, `${at}: a valid spec`);
       if (grace - fixed - 1 >= 5) {
-        assert.ok(fixed + max + drain <= grace - 1, `${at}: ends before SIGKILL`);
+        assert.ok(fixed + max + withdraw + drain <= grace - 1, `${at}: ends before SIGKILL`);
         assert.ok(drain >= 5, `${at}: the drain keeps at least 5 s`);
       }
-      if (grace >= 60) assert.equal(spec, 'auto', `${at}: a long grace period leaves the default alone`);
-      assert.equal(hook, `/wait-quiet?max=${Math.max(1, Math.min(max, grace - 5))}`, at);
+      if (grace - fixed >= 60) assert.equal(spec, 'auto', `${at}: a long grace period leaves the default alone`);
+      assert.ok(withdraw <= 13, at);
+      assert.equal(hook, `/wait-quiet?max=${Math.max(1, Math.min(max + withdraw, grace - 5))}`, at);
     }
   }
 });
