@@ -77,11 +77,12 @@ preset('native-app-wait',
  * KEP-1669: the pod is the Service's only endpoint (a scale to zero, the eviction of a single
  * replica before its replacement is ready), so kube-proxy falls back to it while it is terminating
  * and still `serving` (every container running, every readiness probe passing). With classic-auto's
- * setup, the readiness probe (period 2 s, failureThreshold 1) is what decides how long it serves.
+ * setup the readiness probe (period 2 s, failureThreshold 3) decides how long it serves: the proxy
+ * fails /ready once its wait is over and keeps accepting (withdrawing) until traffic stops.
  */
 registerScenario({
   name: 'last-replica',
-  description: () => 'classic-auto\'s setup, but the old pod is the Service\'s only endpoint: clients keep sending while it is serving (KEP-1669), then get ECONNREFUSED',
+  description: () => 'classic-auto\'s setup, but the old pod is the Service\'s only endpoint: clients keep sending while it is serving (KEP-1669), then find no endpoint',
   manifest: (s) => buildPodManifest({ mode: 'classic', proxyWait: 'auto', appPreStop: { kind: 'wait-quiet' } }, s),
   lastReplica: true,
 }, { compare: true });

@@ -26,3 +26,17 @@ test('last-replica: the old pod keeps serving through the proxy\'s wait; readine
   assert.ok(early.every((x) => x.outcome === 'ok'), JSON.stringify(early.find((x) => x.outcome !== 'ok')));
   assert.ok(proxy.exit !== null);
 });
+
+// After its wait the proxy fails /ready but keeps accepting (withdrawing) until kube-proxy has
+// stopped sending: the clients, who have no other endpoint, are never refused while it serves.
+test('last-replica: nothing is lost; the proxy withdraws (still accepting) until the pod stops serving, then drains', async () => {
+  const run = await runScenarioByName('last-replica', settings, { deadline: performance.now() + 120_000 });
+  const r = run.result;
+  const lost = run.records.filter((x) => x.outcome !== 'ok' && x.outcome !== 'no-endpoint');
+  assert.equal(r.requests.failed, lost.length);
+  assert.deepEqual(lost.map((x) => `${x.outcome} at ${x.start} ms: ${x.error ?? ''}`), [], 'no request lost while the old pod was serving');
+  assert.ok(r.serving && r.serving.endedSeconds !== null, JSON.stringify(r.serving));
+  assert.match(String(r.serving.endedBy), /withdrawing/, 'readiness failed while the proxy was withdrawing, not once it refused');
+  assert.ok(r.requests.noEndpoint > 0, 'the clients then found no endpoint (the Service scaled to zero)');
+  assert.ok(run.notes.some((n) => /withdrew .* ended by quiet/.test(n)), run.notes.join('\n'));
+});
