@@ -65,8 +65,11 @@ test('classic-outbound-at-term with --transparent: outbound closed at TERM fails
   const o = r.appOutbound!;
   assert.ok(o.afterT0.failed > 0, `no call failed: ${JSON.stringify(o)}`);
   assert.ok((o.afterT0.byError.ECONNREFUSED ?? 0) > 0, JSON.stringify(o.afterT0.byError));
-  // Before t0 they all went through.
-  assert.equal(o.total - o.afterT0.total, o.ok - o.afterT0.ok);
+  // Before t0 they all went through, but for a call that straddles t0 (started just before the
+  // TERM, connecting just after the listener closed): the app calls once every 50 ms, each call a
+  // few ms long (tens on a loaded machine), so one is in flight at t0, two at most.
+  const failedBefore = (o.total - o.afterT0.total) - (o.ok - o.afterT0.ok);
+  assert.ok(failedBefore <= 2, `${failedBefore} calls started before t0 failed: ${JSON.stringify(o)}`);
 });
 
 test('an interrupted `ebb lab --transparent` deletes its namespaces and exits 130', { skip }, async () => {
