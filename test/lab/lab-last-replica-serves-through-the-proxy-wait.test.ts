@@ -11,7 +11,7 @@ const settings: LabSettings = {
   ...DEFAULT_SETTINGS, rps: 40, propagationDelay: 0, warmup: 1, latency: '5ms', autoWait: 'auto:2:2:4', timeLimit: 120,
 };
 
-test('last-replica: the old pod keeps serving through the proxy\'s wait; readiness fails only from draining on', async () => {
+test('last-replica: the old pod keeps serving through the proxy\'s wait; readiness fails only once the wait is over', async () => {
   const run = await runScenarioByName('last-replica', settings, { deadline: performance.now() + 120_000 });
   const r = run.result;
   assert.equal(r.config.lastReplica, true);
