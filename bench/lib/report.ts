@@ -25,7 +25,7 @@ export interface Ratio {
   /** 'rss' lines are ebb's memory; 'cpu' and 'p99' lines compare CPU/req and fixed-rate latency. */
   scenario: Scenario | 'rss';
   kind: 'throughput' | 'cpu' | 'p99' | 'rss-idle' | 'rss-load';
-  /** Which ebb: `ebb`, or a variant such as `ebb-fast`. */
+  /** Which ebb: `ebb`, or a variant such as `ebb-node`. */
   ebb: string;
   peer: string;
   /** throughput: ebb ÷ peer; cpu: ebb's CPU/req ÷ the peer's; p99: ebb's p99 − the peer's (ms); rss: ebb's worst MB. */

@@ -73,7 +73,7 @@ const direct: Target = {
   start: async (_ctx, _s, upstreamPort) => ({ port: upstreamPort, proc: null, stop: async () => {} }),
 };
 
-/** `ebb proxy` with extra flags (`ebb`: as configured by default; `ebb-fast`: --http1-engine fast). */
+/** `ebb proxy` with extra flags (`ebb`: as configured by default, the fast HTTP/1 engine; `ebb-node`: --http1-engine node). */
 function ebbTarget(name: string, what: string, extra: string[], scenarios: Scenario[]): Target {
   return {
     name,
@@ -101,7 +101,7 @@ function ebbTarget(name: string, what: string, extra: string[], scenarios: Scena
 
 const ebb = ebbTarget('ebb', '`ebb proxy` (this repository), log level warn; --opaque-ports for the TCP scenarios', [], ['h1', 'h1-2k', 'h2c', 'tcp', 'tcp-echo']);
 // Only the HTTP/1 scenarios differ between the engines.
-const ebbFast = ebbTarget('ebb-fast', 'the same with --http1-engine fast', ['--http1-engine', 'fast'], ['h1', 'h1-2k']);
+const ebbNode = ebbTarget('ebb-node', 'the same with --http1-engine node (the node:http + undici engine, before issue 16)', ['--http1-engine', 'node'], ['h1', 'h1-2k']);
 
 /** One HAProxy frontend → backend pair: listen on 127.0.0.1:port, forward to 127.0.0.1:appPort. */
 export interface PeerRoute { port: number; appPort: number; h2?: boolean }
@@ -220,4 +220,4 @@ const undici = nodePeer('undici', 'minimal node:http server + undici Pool.stream
 const pipe = nodePeer('pipe', 'raw Node net socket pipe (bench/peers/tcp-pipe.ts)', 'tcp-pipe.js', ['tcp', 'tcp-echo']);
 const h2fwd = nodePeer('h2fwd', 'bare node:http2 forwarder, one upstream session (bench/peers/h2-forwarder.ts)', 'h2-forwarder.js', ['h2c']);
 
-export const TARGETS: Target[] = [direct, ebb, ebbFast, haproxy, nginx, fastify, undici, h2fwd, pipe];
+export const TARGETS: Target[] = [direct, ebb, ebbNode, haproxy, nginx, fastify, undici, h2fwd, pipe];

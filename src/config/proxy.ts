@@ -64,8 +64,8 @@ export const PROXY_OPTIONS: readonly ProxyOption[] = [
     description: 'HTTP/1: requests read from one client connection and not yet answered; at this many the proxy stops reading from it until one is answered' },
   { name: 'max-app-connections-per-client', env: 'EBB_MAX_APP_CONNECTIONS_PER_CLIENT', arg: '<n>', default: '1',
     description: 'HTTP/1: requests of one client connection forwarded to the app at once, each on its own app connection; pipelined ones wait their turn' },
-  { name: 'http1-engine', env: 'EBB_HTTP1_ENGINE', arg: '<engine>', default: 'node',
-    description: 'HTTP/1 engine: node (node:http server + undici pool) or fast (node\'s llhttp on raw bytes, pooled app connections; issue 16); both behave the same' },
+  { name: 'http1-engine', env: 'EBB_HTTP1_ENGINE', arg: '<engine>', default: 'fast',
+    description: 'HTTP/1 engine: fast (node\'s llhttp on raw bytes, pooled app connections; issue 16) or node (node:http server + undici pool); both behave the same. Left unset on a Node whose llhttp cannot be reached, node' },
   { name: 'shutdown-endpoint', env: 'EBB_SHUTDOWN_ENDPOINT', arg: '', default: 'false',
     description: 'enable POST /shutdown on the admin server (loopback clients only)' },
   // Jobs (issue 5, docs/jobs.md): leave when the app's processes are gone (shareProcessNamespace).
@@ -224,8 +224,12 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     maxPipelined: get('max-pipelined', parsePositiveInt)!,
     maxAppConnectionsPerClient: get('max-app-connections-per-client', parsePositiveInt)!,
   };
-  const http1Engine = get('http1-engine', (s) => parseChoice(s, ['node', 'fast'] as const));
-  if (http1Engine === 'fast' && !loadLlhttp()) problems.push('--http1-engine fast: this Node has no llhttp parser reachable through _http_common; use --http1-engine node');
+  let http1Engine = get('http1-engine', (s) => parseChoice(s, ['node', 'fast'] as const));
+  if (http1Engine === 'fast' && !loadLlhttp()) {
+    // The default falls back; asked for by name, it is refused.
+    if (raw(PROXY_OPTIONS.find((o) => o.name === 'http1-engine')!) === undefined) http1Engine = 'node';
+    else problems.push('--http1-engine fast: this Node has no llhttp parser reachable through _http_common; use --http1-engine node');
+  }
   const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
   const logFormat = get('log-format', (s) => parseChoice(s, ['json', 'pretty'] as const));
   const transparent = get('transparent', parseBoolean);
