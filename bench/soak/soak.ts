@@ -25,7 +25,7 @@ export interface SoakOptions {
 }
 
 interface GoodTally { sent: number; ok: number; lost: number; reasons: Record<string, number> }
-interface CarelessTally { started: number; skipped: number; answered: number; serverClosed: number; errors: number }
+interface CarelessTally { launched: number; started: number; skipped: number; answered: number; serverClosed: number; errors: number }
 
 const IN_FLIGHT_CAP = 500;
 const CARELESS_CAP = 100;
@@ -59,7 +59,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   const good = new GoodClients(ebb.ports);
   const careless = new CarelessClients(ebb.ports, { slowlorisMax: 5, slowlorisLifeMs: Math.max(60_000, (o.drainTimeout + o.waitBeforeExit + 10) * 1000) });
   const goodT = Object.fromEntries(GOOD_KINDS.map((k) => [k, { sent: 0, ok: 0, lost: 0, reasons: {} }])) as unknown as Record<GoodKind, GoodTally>;
-  const carelessT = Object.fromEntries(CARELESS_KINDS.map((k) => [k, { started: 0, skipped: 0, answered: 0, serverClosed: 0, errors: 0 }])) as unknown as Record<CarelessKind, CarelessTally>;
+  const carelessT = Object.fromEntries(CARELESS_KINDS.map((k) => [k, { launched: 0, started: 0, skipped: 0, answered: 0, serverClosed: 0, errors: 0 }])) as unknown as Record<CarelessKind, CarelessTally>;
   const goodInFlight = new Set<Promise<void>>();
   let carelessInFlight = 0;
   let notSent = 0;
@@ -99,6 +99,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       const t = carelessT[kind];
       if (carelessInFlight >= CARELESS_CAP) { t.skipped++; continue; }
       carelessInFlight++;
+      t.launched++;
       careless.fire(kind).then(
         (r) => { if (!r) { t.skipped++; return; } t.started++; if (r.answered) t.answered++; if (r.serverClosed) t.serverClosed++; },
         () => { t.started++; t.errors++; },

@@ -27,7 +27,7 @@ test('a short soak accounts for every well-behaved request, reads the drain summ
   const r = JSON.parse(readFileSync(out, 'utf8')) as {
     sent: number; lost: number; notSent: number;
     good: Record<string, { sent: number; ok: number; lost: number }>;
-    careless: Record<string, { started: number; skipped: number }>;
+    careless: Record<string, { launched: number; started: number; skipped: number }>;
     samples: Array<{ rss: number; fds: number }>;
     summary: { msg: string; drainEndedBy: string } | null;
     exit: { code: number | null; killed: boolean };
@@ -42,7 +42,9 @@ test('a short soak accounts for every well-behaved request, reads the drain summ
   assert.equal(r.sent, kinds.reduce((a, k) => a + r.good[k]!.sent, 0));
   assert.equal(r.notSent, 0);
   assert.equal(r.lost, 0, `no well-behaved request lost:\n${log}`);
-  for (const [k, c] of Object.entries(r.careless)) assert.ok(c.started + c.skipped > 0, `careless ${k} ran`);
+  // Launched, or skipped at the cap: a never-reads client only reports after 5 s, which a short
+  // soak may not wait for (a drain that ends sooner is not a fault).
+  for (const [k, c] of Object.entries(r.careless)) assert.ok(c.launched + c.skipped > 0, `careless ${k} ran: ${JSON.stringify(c)}`);
   assert.ok(r.samples.length > 0 && r.samples.every((s) => s.rss > 0 && s.fds > 0), 'RSS and fds sampled');
   assert.equal(r.summary?.msg, 'shutdown complete', 'the proxy\'s summary line was read');
   assert.equal(r.exit.killed, false);
