@@ -14,9 +14,10 @@ import type { ProxyContext } from './context.js';
  * request came for 2 s (or the load, client connections and requests in flight, fell from a peak
  * of 8 or more to a quarter of it), the proxy runs a full GC, a second one half a second later,
  * and malloc_trim (the native addon's; skipped when it is missing); if RSS is still up, it tries
- * again 3 s later, four times at most. At most once per `minGapMs`, never while the load is at
- * its peak: a busy proxy is left to V8's own schedule. A full GC of the proxy's heap (a few MiB)
- * takes milliseconds.
+ * again 3 s later, four times; then less and less often (30 s, doubling up to 5 min), until a relief
+ * brings RSS back or a new burst grows it again. At most once per `minGapMs`, never while the load
+ * is at its peak: a busy proxy is left to V8's own schedule. A full GC of the proxy's heap (a few
+ * MiB) takes milliseconds.
  */
 const SECOND_GC_MS = 500;
 /** No new connection or request for this long: the burst is over. */
@@ -24,16 +25,18 @@ const QUIET_MS = 2000;
 /**
  * After a relief that left RSS up, the next try. V8 measures allocation over its last 5 s and
  * shrinks the young generation only once that rate is low, and some memory of the burst's
- * connections is freed seconds after they closed (measured: back by 6 to 12 s after the last one):
- * a few tries 3 s apart catch it.
+ * connections is freed seconds after they closed: a few tries 3 s apart catch it.
  */
 const RETRY_MS = 3000;
 const MAX_MISSES = 4;
+/** After MAX_MISSES misses in a row, the next try; doubling with every further miss, up to the cap. */
+const BACKOFF_MS = 30_000;
+const BACKOFF_MAX_MS = 300_000;
 
 export interface MemoryReliefOptions {
   readonly intervalMs?: number;
   readonly minGapMs?: number;
-  /** RSS over the last relief's by this factor (1.1 = 10 %) makes a relief worth it. */
+  /** RSS over the floor by this factor (1.1 = 10 %) makes a relief worth it. */
   readonly growth?: number;
 }
 
@@ -43,24 +46,101 @@ export interface MemoryRelief {
   stop(): void;
 }
 
+/** What the timer sees each tick. */
+export interface ReliefTick {
+  /** performance.now(). */
+  readonly now: number;
+  readonly rss: number;
+  /** No new connection or request for QUIET_MS. */
+  readonly quiet: boolean;
+  /** The load fell from a peak of 8 or more to a quarter of it. */
+  readonly dropped: boolean;
+}
+
 /**
- * V8's gc(), made reachable without --expose-gc on the command line; null if V8 refuses. The
- * `last-resort` flavor is V8's full collection for low memory (what the inspector's
- * HeapProfiler.collectGarbage runs): it also compacts and hands the freed heap pages back, where a
- * plain gc() keeps them for the next allocations (measured: RSS unchanged after a plain gc()).
+ * When a relief is due, and what one's outcome changes. No clock and no process in it, so a test
+ * drives it tick by tick.
+ *
+ * The floor is the level reliefs bring RSS back to: RSS at start, then the lowest RSS a relief left.
+ * It never rises. It used to become the RSS a run of MAX_MISSES misses left behind, so that an idle
+ * proxy would not collect for nothing; but a miss says only that the memory was still held at that
+ * moment (measured: a burst's memory comes back up to 15 s after its connections closed), and each
+ * such run raised the level every later burst was measured against, for good. Instead, past
+ * MAX_MISSES misses in a row the tries back off (BACKOFF_MS, doubling, up to BACKOFF_MAX_MS); a
+ * relief that brings RSS back, or a new burst that grows RSS past `growth` over the last relief's
+ * level, starts afresh.
  */
-function exposeGc(): (() => void) | null {
+export class ReliefSchedule {
+  floor: number;
+  /** Reliefs in a row that left RSS more than `growth` over the floor. */
+  misses = 0;
+  /** RSS after the last relief. */
+  private lastRss: number;
+  /** When the last relief started. */
+  private lastAt = -Infinity;
+
+  constructor(startRss: number, readonly growth: number, readonly minGapMs: number) {
+    this.floor = startRss;
+    this.lastRss = startRss;
+  }
+
+  /** Whether to start a relief now (then call started, and finished with the RSS it left). */
+  due(t: ReliefTick): boolean {
+    if (t.rss <= this.floor * this.growth) return false;
+    const since = t.now - this.lastAt;
+    if (since < this.minGapMs) return false;
+    // A new burst since the reliefs gave up: try afresh.
+    if (this.misses >= MAX_MISSES && t.rss > this.lastRss * this.growth) this.misses = 0;
+    if (this.misses < MAX_MISSES) return t.quiet || t.dropped || (this.misses > 0 && since >= RETRY_MS);
+    return (t.quiet || t.dropped) && since >= this.backoffMs();
+  }
+
+  started(now: number): void {
+    this.lastAt = now;
+  }
+
+  finished(rss: number): void {
+    this.lastRss = rss;
+    if (rss <= this.floor * this.growth) {
+      this.floor = Math.min(this.floor, rss);
+      this.misses = 0;
+    } else {
+      this.misses++;
+    }
+  }
+
+  /** How long after the last relief the next try waits once MAX_MISSES missed in a row. */
+  backoffMs(): number {
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_MS * 2 ** Math.max(0, this.misses - MAX_MISSES));
+  }
+}
+
+/**
+ * V8's gc(), made reachable without --expose-gc on the command line; null if V8 refuses.
+ * The full collection runs `async`: V8 then runs it as a task from the event loop, with no
+ * JavaScript on the stack. A sync gc() called from a timer runs with the caller's stack, and V8
+ * must then assume the native stack may point into the heap; measured after a zero-window flood
+ * (case 3 of `npm run soak -- --attacks`): sync full GCs, every 3 s, left 10-25 MiB of the burst's
+ * heap (its streams and sessions, every socket closed) for up to 15 s, until one of V8's own
+ * collections took it, while an async one (or the inspector's HeapProfiler.collectGarbage) freed
+ * it at once, at the first relief, in every run. Then the `last-resort` flavor, V8's full
+ * collection for low memory (what the inspector runs), also compacts and hands the freed heap pages
+ * back, where a plain gc() may keep them for the next allocations; Node 20's V8 does not know that
+ * option yet (the string is not in its binary) and runs a plain full GC.
+ */
+function exposeGc(): (() => Promise<void>) | null {
   try {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as unknown;
     if (typeof gc !== 'function') return null;
-    const run = gc as (o?: object) => void;
-    return () => {
+    const run = gc as (o?: object) => Promise<void> | undefined;
+    return async () => {
       // Two scavenges first: each records an allocation sample, so V8 sees that the burst's
       // allocation rate is over and the full GC also shrinks the young generation (measured: the
       // shrink then comes a couple of seconds sooner).
       run({ type: 'minor' });
       run({ type: 'minor' });
+      await run({ type: 'major', execution: 'async' });
       run({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     };
   } catch {
@@ -70,61 +150,48 @@ function exposeGc(): (() => void) | null {
 
 export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | null, o: MemoryReliefOptions = {}): MemoryRelief {
   const intervalMs = o.intervalMs ?? 1000;
-  const minGapMs = o.minGapMs ?? 3000;
-  const growth = o.growth ?? 1.1;
   const gc = exposeGc();
   if (!gc) ctx.log.debug('memory relief: V8 gave no gc(); RSS after a burst comes back only when V8 collects by itself');
-  // The RSS a relief brings the proxy back to. It rises only when reliefs on an idle proxy free
-  // too little, MAX_MISSES times running (the memory is in use, or malloc will not give it back): then
-  // that is the new level, and the proxy does not collect again for nothing.
-  let floor = process.memoryUsage.rss();
+  const schedule = new ReliefSchedule(process.memoryUsage.rss(), o.growth ?? 1.1, o.minGapMs ?? 3000);
   let peakLoad = 0;
-  let last = -Infinity;
-  let misses = 0;
   let count = 0;
   let running = false;
+  let stopped = false;
   const load = (): number => ctx.connections.open + ctx.drain.requestsInFlight;
 
-  const relieve = (rssBefore: number, quiet: boolean, loadNow: number): void => {
+  const relieve = async (rssBefore: number, loadNow: number): Promise<void> => {
     running = true;
-    last = performance.now();
-    gc?.();
-    // Objects the first GC found dead free their native memory in weak callbacks, after it: a
-    // second GC a moment later collects what those freed, then the C heap is trimmed.
-    setTimeout(() => {
-      running = false;
-      gc?.();
+    schedule.started(performance.now());
+    try {
+      await gc?.();
+      // Objects the first GC found dead free their native memory in weak callbacks, after it: a
+      // second GC a moment later collects what those freed, then the C heap is trimmed.
+      await new Promise<void>((resolve) => setTimeout(resolve, SECOND_GC_MS).unref());
+      if (stopped) return;
+      await gc?.();
       const trimmed = trim?.() ?? false;
       const m = process.memoryUsage();
       count++;
-      ctx.log.debug({ rssBefore, rssAfter: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, floor, trimmed, load: loadNow, peakLoad },
-        'memory relief: full GC after the load dropped');
-      if (m.rss <= floor * growth) {
-        floor = Math.min(floor, m.rss);
-        misses = 0;
-      } else if (++misses >= MAX_MISSES) {
-        if (quiet) floor = m.rss;
-        misses = 0;
-      }
+      schedule.finished(m.rss);
+      ctx.log.debug({ rssBefore, rssAfter: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
+        floor: schedule.floor, misses: schedule.misses, trimmed, load: loadNow, peakLoad }, 'memory relief: full GC after the load dropped');
       peakLoad = loadNow;
-    }, SECOND_GC_MS).unref();
+    } finally {
+      running = false;
+    }
   };
 
   const timer = setInterval(() => {
     const now = load();
     if (now > peakLoad) peakLoad = now;
+    if (running) return;
     const rss = process.memoryUsage.rss();
-    if (running || rss <= floor * growth) return;
-    const since = performance.now() - last;
-    if (since < minGapMs) return;
-    const quiet = ctx.drain.activity.quietMs() >= QUIET_MS;
-    const dropped = peakLoad >= 8 && now <= peakLoad / 4;
-    const retry = misses > 0 && since >= RETRY_MS;
-    if (quiet || dropped || retry) relieve(rss, quiet, now);
+    const tick = { now: performance.now(), rss, quiet: ctx.drain.activity.quietMs() >= QUIET_MS, dropped: peakLoad >= 8 && now <= peakLoad / 4 };
+    if (schedule.due(tick)) void relieve(rss, now);
   }, intervalMs);
   timer.unref();
   return {
     get count() { return count; },
-    stop: () => clearInterval(timer),
+    stop: () => { stopped = true; clearInterval(timer); },
   };
 }
