@@ -117,13 +117,14 @@ export class ReliefSchedule {
 
 /**
  * V8's gc(), made reachable without --expose-gc on the command line; null if V8 refuses.
- * The full collection runs `async`: V8 then runs it as a task from the event loop, with no
- * JavaScript on the stack. A sync gc() called from a timer runs with the caller's stack, and V8
- * must then assume the native stack may point into the heap; measured after a zero-window flood
- * (case 3 of `npm run soak -- --attacks`): sync full GCs, every 3 s, left 10-25 MiB of the burst's
- * heap (its streams and sessions, every socket closed) for up to 15 s, until one of V8's own
- * collections took it, while an async one (or the inspector's HeapProfiler.collectGarbage) freed
- * it at once, at the first relief, in every run. Then the `last-resort` flavor, V8's full
+ * The full collection runs `async`: V8 then runs it as a task from the event loop, with an empty
+ * stack, as the inspector's HeapProfiler.collectGarbage does. Measured after a zero-window flood
+ * (case 3 of `npm run soak -- --attacks`, Node 20): sync full GCs from the relief's timers, every
+ * 3 s, left 10-25 MiB of the burst's heap (its streams and sessions, every socket closed already)
+ * for up to 15 s, until one of V8's own collections took it; an async one, or the inspector's,
+ * freed it at once, at the first relief, in every run. Presumably a sync gc() has V8 treat the
+ * caller's native stack as possibly pointing into the heap (V8's gc extension runs it with an
+ * "unknown" embedder stack state, the async task with an empty one). Then the `last-resort` flavor, V8's full
  * collection for low memory (what the inspector runs), also compacts and hands the freed heap pages
  * back, where a plain gc() may keep them for the next allocations; Node 20's V8 does not know that
  * option yet (the string is not in its binary) and runs a plain full GC.
