@@ -14,8 +14,8 @@ import type { ProxyContext } from './context.js';
  * request came for 2 s (or the load, client connections and requests in flight, fell from a peak
  * of 8 or more to a quarter of it), the proxy runs a full GC, a second one half a second later,
  * and malloc_trim (the native addon's; skipped when it is missing); if RSS is still up, it tries
- * again 3 s later, four times; then less and less often (30 s, doubling up to 5 min), until a relief
- * brings RSS back or a new burst grows it again. At most once per `minGapMs`, never while the load
+ * again 3 s later; after four misses in a row with nothing winding down, less and less often
+ * (30 s, doubling up to 5 min), until a relief brings RSS back or a new burst grows it again. At most once per `minGapMs`, never while the load
  * is at its peak: a busy proxy is left to V8's own schedule. A full GC of the proxy's heap (a few
  * MiB) takes milliseconds.
  */
@@ -55,6 +55,8 @@ export interface ReliefTick {
   readonly quiet: boolean;
   /** The load fell from a peak of 8 or more to a quarter of it. */
   readonly dropped: boolean;
+  /** Client connections open and requests in flight. */
+  readonly load: number;
 }
 
 /**
@@ -62,22 +64,28 @@ export interface ReliefTick {
  * drives it tick by tick.
  *
  * The floor is the level reliefs bring RSS back to: RSS at start, then the lowest RSS a relief left.
- * It never rises. It used to become the RSS a run of MAX_MISSES misses left behind, so that an idle
- * proxy would not collect for nothing; but a miss says only that the memory was still held at that
- * moment (measured: a burst's memory comes back up to 15 s after its connections closed), and each
- * such run raised the level every later burst was measured against, for good. Instead, past
- * MAX_MISSES misses in a row the tries back off (BACKOFF_MS, doubling, up to BACKOFF_MAX_MS); a
- * relief that brings RSS back, or a new burst that grows RSS past `growth` over the last relief's
- * level, starts afresh.
+ * It never rises. It used to become the RSS that MAX_MISSES misses in a row on an idle proxy left
+ * behind, so that the proxy would not collect for nothing; but a miss says only that the memory was
+ * still held at that moment (measured: a burst's memory came back up to 15 s after its connections
+ * closed), and each such run raised the level every later burst was measured against, for good.
+ * Instead, after MAX_MISSES misses in a row with nothing winding down (the load no lower than at
+ * the relief before) the tries back off (BACKOFF_MS, doubling, up to BACKOFF_MAX_MS); a relief that
+ * brings RSS back, or a new burst that grows RSS past `growth` over the last relief's level, starts
+ * afresh. Misses while the load is still falling (clients leaving, their memory going with them)
+ * do not make the tries back off.
  */
 export class ReliefSchedule {
   floor: number;
   /** Reliefs in a row that left RSS more than `growth` over the floor. */
   misses = 0;
+  /** Of those, the ones that started with the load no lower than at the relief before. */
+  flatMisses = 0;
   /** RSS after the last relief. */
   private lastRss: number;
-  /** When the last relief started. */
+  /** When the last relief started, the load then, and whether it had fallen since the one before. */
   private lastAt = -Infinity;
+  private lastLoad = Infinity;
+  private lastFlat = false;
 
   constructor(startRss: number, readonly growth: number, readonly minGapMs: number) {
     this.floor = startRss;
@@ -89,29 +97,32 @@ export class ReliefSchedule {
     if (t.rss <= this.floor * this.growth) return false;
     const since = t.now - this.lastAt;
     if (since < this.minGapMs) return false;
-    // A new burst since the reliefs gave up: try afresh.
-    if (this.misses >= MAX_MISSES && t.rss > this.lastRss * this.growth) this.misses = 0;
-    if (this.misses < MAX_MISSES) return t.quiet || t.dropped || (this.misses > 0 && since >= RETRY_MS);
-    return (t.quiet || t.dropped) && since >= this.backoffMs();
+    // A new burst since the last relief: try afresh.
+    if (this.misses > 0 && t.rss > this.lastRss * this.growth) this.misses = this.flatMisses = 0;
+    if (this.flatMisses >= MAX_MISSES) return (t.quiet || t.dropped) && since >= this.backoffMs();
+    return t.quiet || t.dropped || (this.misses > 0 && this.misses < MAX_MISSES && since >= RETRY_MS);
   }
 
-  started(now: number): void {
-    this.lastAt = now;
+  started(t: ReliefTick): void {
+    this.lastAt = t.now;
+    this.lastFlat = t.load >= this.lastLoad;
+    this.lastLoad = t.load;
   }
 
   finished(rss: number): void {
     this.lastRss = rss;
     if (rss <= this.floor * this.growth) {
       this.floor = Math.min(this.floor, rss);
-      this.misses = 0;
+      this.misses = this.flatMisses = 0;
     } else {
       this.misses++;
+      if (this.lastFlat) this.flatMisses++;
     }
   }
 
-  /** How long after the last relief the next try waits once MAX_MISSES missed in a row. */
+  /** How long after the last relief the next try waits once MAX_MISSES flat misses came in a row. */
   backoffMs(): number {
-    return Math.min(BACKOFF_MAX_MS, BACKOFF_MS * 2 ** Math.max(0, this.misses - MAX_MISSES));
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_MS * 2 ** Math.max(0, this.flatMisses - MAX_MISSES));
   }
 }
 
@@ -160,9 +171,9 @@ export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | nul
   let stopped = false;
   const load = (): number => ctx.connections.open + ctx.drain.requestsInFlight;
 
-  const relieve = async (rssBefore: number, loadNow: number): Promise<void> => {
+  const relieve = async (tick: ReliefTick, loadNow: number): Promise<void> => {
     running = true;
-    schedule.started(performance.now());
+    schedule.started(tick);
     try {
       await gc?.();
       // Objects the first GC found dead free their native memory in weak callbacks, after it: a
@@ -174,8 +185,8 @@ export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | nul
       const m = process.memoryUsage();
       count++;
       schedule.finished(m.rss);
-      ctx.log.debug({ rssBefore, rssAfter: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-        floor: schedule.floor, misses: schedule.misses, trimmed, load: loadNow, peakLoad }, 'memory relief: full GC after the load dropped');
+      ctx.log.debug({ rssBefore: tick.rss, rssAfter: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
+        floor: schedule.floor, misses: schedule.misses, flatMisses: schedule.flatMisses, trimmed, load: loadNow, peakLoad }, 'memory relief: full GC after the load dropped');
       peakLoad = loadNow;
     } finally {
       running = false;
@@ -187,8 +198,8 @@ export function startMemoryRelief(ctx: ProxyContext, trim: (() => boolean) | nul
     if (now > peakLoad) peakLoad = now;
     if (running) return;
     const rss = process.memoryUsage.rss();
-    const tick = { now: performance.now(), rss, quiet: ctx.drain.activity.quietMs() >= QUIET_MS, dropped: peakLoad >= 8 && now <= peakLoad / 4 };
-    if (schedule.due(tick)) void relieve(rss, now);
+    const tick = { now: performance.now(), rss, quiet: ctx.drain.activity.quietMs() >= QUIET_MS, dropped: peakLoad >= 8 && now <= peakLoad / 4, load: now };
+    if (schedule.due(tick)) void relieve(tick, now);
   }, intervalMs);
   timer.unref();
   return {
