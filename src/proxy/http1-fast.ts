@@ -293,7 +293,7 @@ export class Http1FastProxy {
     const max = this.ctx.config.http1.maxAppConnectionsPerClient;
     while (conn.forwarding < max && conn.waiting.length > 0) {
       const ex = conn.waiting.shift()!;
-      if (ex.over || ex.local) continue;
+      if (ex.over || ex.local) { this.dropRequestBytes(ex); continue; }
       conn.forwarding++;
       ex.slot = true;
       this.dispatch(ex);
@@ -317,18 +317,27 @@ export class Http1FastProxy {
         if (ex.app === app && ex.status === 0) app.socket.destroy(Object.assign(new Error('no response headers in time'), { code: 'ETIMEDOUT' }));
       }, timeoutS * 1000);
     }
-    const buf = ex.reqBuf!;
-    ex.reqBuf = null;
-    ex.reqBufBytes = 0;
+    const buf = ex.reqBuf ?? [];
+    this.dropRequestBytes(ex);
     if (ex.conn.paused & P_BODY) this.resume(ex.conn, P_BODY);
     for (const b of buf) this.writeApp(ex, app, b);
     if (!this.batchingApps) this.flushApp(app);
+  }
+
+  /** The request bytes an exchange held for its turn: handed to the app, or dropped; released from the budget. */
+  private dropRequestBytes(ex: Exchange): void {
+    if (ex.reqBufBytes > 0) ex.conn.held.release(ex.reqBufBytes);
+    ex.reqBuf = null;
+    ex.reqBufBytes = 0;
   }
 
   private sendRequestBytes(ex: Exchange, b: Buffer): void {
     if (ex.respDone) return; // answered already (the app did not wait for the body): the rest is dropped
     const app = ex.app;
     if (!app) {
+      // Held until its turn with the app: counted against --max-buffered-bytes (pipelined heads
+      // and bodies waiting behind another request), which closes the biggest holders past it.
+      if (!ex.conn.held.hold(b.length)) return; // the budget closed this connection
       (ex.reqBuf ??= []).push(b);
       ex.reqBufBytes += b.length;
       if (ex.reqBufBytes > BUFFER_HIGH) this.pause(ex.conn, P_BODY);
