@@ -733,7 +733,7 @@ export class Http1FastProxy {
     s.pause();
     setImmediate(() => conn.parser.close());
     s.unshift(bytes);
-    (this.node ??= new Http1Proxy(this.ctx, this.upstream)).accept(s);
+    (this.node ??= new Http1Proxy(this.ctx, this.upstream, (back) => this.accept(back))).accept(s);
   }
 
   private closeIdle(): void {

@@ -65,6 +65,8 @@ interface ConnState {
   readonly idle: Array<() => void>;
   /** Its share of --max-buffered-bytes: response bytes not yet taken by its socket. */
   readonly held: BudgetHolder;
+  /** Lets go of the connection (its listeners, count and budget holder): it goes back to the fast engine. */
+  release: (() => void) | null;
 }
 type H1Socket = TrackedSocket & { [kConn]?: ConnState };
 
@@ -72,7 +74,12 @@ export class Http1Proxy {
   readonly server: http.Server;
   private readonly conns = new Set<ConnState>();
 
-  constructor(readonly ctx: ProxyContext, readonly upstream: Upstream) {
+  /**
+   * `handBack`: where a connection goes once an upgrade or CONNECT was refused and it is HTTP
+   * again (the fast engine, which handed it over), with the bytes read behind the head put back.
+   * Without one it stays here, on node:http.
+   */
+  constructor(readonly ctx: ProxyContext, readonly upstream: Upstream, private readonly handBack: ((socket: Socket) => void) | null = null) {
     const limits = ctx.config.http1;
     this.server = http.createServer({
       keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000, // 0 = none
@@ -112,17 +119,27 @@ export class Http1Proxy {
       socket, active: 0, upgraded: false, received: 0, closing: false, pending: new Set(),
       queue: [], forwarding: 0, paused: false, failed: null, last: null, cut: null, idle: [],
       held: this.ctx.budget.connection('http1', () => socket.destroy()),
+      release: null,
     };
     (socket as H1Socket)[kConn] = state;
     this.conns.add(state);
-    socket.once('close', () => {
+    const onClose = (): void => {
       this.conns.delete(state);
       for (const finish of [...state.pending]) finish();
       state.held.close();
-    });
-    socket.once('end', () => {
+    };
+    const onEnd = (): void => {
       if (state.active > 0) this.ctx.log.debug({ inFlight: state.active }, 'http1: client half-closed; answering its requests, then closing');
-    });
+    };
+    socket.once('close', onClose);
+    socket.once('end', onEnd);
+    state.release = (): void => {
+      socket.off('close', onClose);
+      socket.off('end', onEnd);
+      this.conns.delete(state);
+      state.held.close();
+      delete (socket as H1Socket)[kConn];
+    };
     this.server.emit('connection', socket);
     socket.resume(); // detection paused it; the bytes it read were put back
   }
@@ -539,6 +556,14 @@ export class Http1Proxy {
     state.paused = false;
     (socket as NodeHttpSocket)._paused = false;
     if (head.length > 0) socket.unshift(head);
+    // Nothing is due on it (the upgrade waited for every response ahead of it, and node:http read
+    // nothing behind its head), so the engine that handed it over takes it back: the requests
+    // behind a refused upgrade do not load undici nor open pool connections of their own.
+    if (this.handBack && state.release) {
+      state.release();
+      this.handBack(socket as Socket);
+      return;
+    }
     this.server.emit('connection', socket);
     socket.resume();
   }
