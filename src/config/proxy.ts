@@ -199,6 +199,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
     return out;
   };
 
+  const given = (name: string): boolean => raw(PROXY_OPTIONS.find((o) => o.name === name)!) !== undefined;
   const appPort = get('app-port', parsePort);
   if (appPort === 0) problems.push('--app-port: must not be 0 (the app listens on a real port)');
   const inboundPort = get('inbound-port', parsePort);
@@ -227,7 +228,7 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   let http1Engine = get('http1-engine', (s) => parseChoice(s, ['node', 'fast'] as const));
   if (http1Engine === 'fast' && !loadLlhttp()) {
     // The default falls back; asked for by name, it is refused.
-    if (raw(PROXY_OPTIONS.find((o) => o.name === 'http1-engine')!) === undefined) http1Engine = 'node';
+    if (!given('http1-engine')) http1Engine = 'node';
     else problems.push('--http1-engine fast: this Node has no llhttp parser reachable through _http_common; use --http1-engine node');
   }
   const logLevel = get('log-level', (s) => parseChoice(s, LOG_LEVELS));
@@ -250,7 +251,6 @@ export function loadProxyConfig(flags: RawFlags, env: NodeJS.ProcessEnv = proces
   const inbound: InboundPair[] = [];
   if (appPort !== undefined && appPort !== 0 && inboundPort !== undefined) inbound.push({ listenPort: inboundPort, appPort });
   inbound.push(...pairs);
-  const given = (name: string): boolean => raw(PROXY_OPTIONS.find((o) => o.name === name)!) !== undefined;
   if (!given('app-port') && !given('inbound') && !transparent) {
     problems.push('no app to forward to: give --app-port N (EBB_APP_PORT) or --inbound LISTEN:APP (EBB_INBOUND), or --inbound none for a pod that takes no inbound traffic');
   }

@@ -55,7 +55,7 @@ export interface InFlight { readonly requests: number; readonly handles: Readonl
 export interface DrainSummary {
   readonly reason: string;
   readonly waitEndedBy: string;
-  /** How withdrawing ended: 'quiet', 'timeout', or 'skipped' (--withdraw-timeout 0). */
+  /** How withdrawing ended: "quiet for Ns", "timeout Ns reached", or "skipped" (--withdraw-timeout 0). */
   readonly withdrawEndedBy: string;
   readonly withdrawingMs: number;
   readonly drainEndedBy: 'idle' | 'deadline';

@@ -26,8 +26,8 @@ export function parseAutoWait(raw: string): { ok: true; value: string } | { ok: 
 
 /**
  * How long the app's hook may wait: the proxy's auto MAX as inject writes it (proxyTiming: fitted
- * to the grace period in classic mode) plus its withdrawing timeout, else the proxy's default 25 s, but leaving the app and the
- * proxy at least MIN_DRAIN_SECONDS of the grace period to drain. In classic mode with only a fixed
+ * to the grace period in classic mode) plus its withdrawing timeout, else the proxy's default 25 s,
+ * but leaving the app and the proxy at least MIN_DRAIN_SECONDS of the grace period to drain. In classic mode with only a fixed
  * proxy wait W, also shorter than W (the app_prestop_not_shorter rule): the app must get its TERM
  * while the proxy still serves.
  */

@@ -62,16 +62,18 @@ export function timingModel(spec: JsonObject, opts: { graceSeconds?: number } = 
     const pre = describePreStop(proxy.container);
     proxyHasPreStop = pre.kind !== 'none';
     if (pre.kind === 'sleep') { proxyWaitSeconds += pre.seconds; proxyPreStopSeconds = pre.seconds; }
+    const seconds = (name: string): number | null => {
+      const v = envValue(proxy.container, name);
+      return v === undefined ? null : parseSleepDuration(v);
+    };
     const envWait = envValue(proxy.container, 'EBB_WAIT_BEFORE_EXIT');
-    const parsed = envWait === undefined ? null : parseSleepDuration(envWait);
+    const parsed = seconds('EBB_WAIT_BEFORE_EXIT');
     if (parsed !== null) proxyWaitSeconds += parsed;
     proxyWaitAuto = envWait?.trim().startsWith('auto') ?? false;
     proxyWaitAutoMaxSeconds = autoWaitSpec(envWait)?.maxSeconds;
-    const drain = envValue(proxy.container, 'EBB_DRAIN_TIMEOUT');
-    const d = drain === undefined ? null : parseSleepDuration(drain);
+    const d = seconds('EBB_DRAIN_TIMEOUT');
     if (d !== null) drainTimeoutSeconds = d;
-    const wd = envValue(proxy.container, 'EBB_WITHDRAW_TIMEOUT');
-    const w = wd === undefined ? null : parseSleepDuration(wd);
+    const w = seconds('EBB_WITHDRAW_TIMEOUT');
     if (w !== null && w > 0) proxyWithdrawSeconds = w;
     hookTarget = { adminPort: adminPortOf(proxy.container), defaultMaxSeconds: proxyWaitAutoMaxSeconds ?? AUTO_DEFAULTS.maxSeconds };
   }

@@ -90,8 +90,9 @@ const AUTO_BEFORE_WITHDRAW_SECONDS = 10;
  * SIGKILL at G: F + MAX + X + drain <= G - 1.
  *
  * Withdrawing (classic with an auto wait only: a native proxy's TERM means the app has exited, and
- * with a fixed wait the app's preStop ends before it, so there is nothing to serve with) gets up to WITHDRAW_SECONDS of what the grace period leaves past MIN_DRAIN_SECONDS and,
- * with plain `auto`, past AUTO_BEFORE_WITHDRAW_SECONDS for the wait. It costs nothing when traffic
+ * with a fixed wait the app's preStop ends before it, so there is nothing to serve with) gets up
+ * to WITHDRAW_SECONDS of what the grace period leaves past MIN_DRAIN_SECONDS and, with plain
+ * `auto`, past AUTO_BEFORE_WITHDRAW_SECONDS for the wait. It costs nothing when traffic
  * has already stopped by the end of the wait (it ends after QUIET, counted from the last request);
  * it is what a last replica's clients (KEP-1669) are served in while the kubelet notices /ready 503.
  *
@@ -126,12 +127,11 @@ export function proxyTiming(config: InjectConfig, graceSeconds: number, appPreSt
   // which fails Argo steps (linkerd#13349).
   const budget = classic ? graceSeconds - config.waitBeforeExitSeconds - 1 : Math.max(2, graceSeconds - Math.trunc(appPreStopSeconds)) - 1;
   const fitAuto = auto !== null && autoWait?.trim() === 'auto';
-  const clamp = (n: number): number => Math.max(0, Math.min(WITHDRAW_SECONDS, n));
   // Only an auto wait: with a fixed one the app's own preStop (a sleep shorter than the wait, or a
   // /wait-quiet bounded by it) has ended before the proxy's wait does, so the app is leaving and
   // there is nothing left to serve a last replica's clients with.
   const withdraw = !classic ? 0
-    : config.withdrawTimeoutSeconds ?? (auto ? clamp(budget - MIN_DRAIN_SECONDS - (fitAuto ? AUTO_BEFORE_WITHDRAW_SECONDS : max)) : 0);
+    : config.withdrawTimeoutSeconds ?? (auto ? Math.max(0, Math.min(WITHDRAW_SECONDS, budget - MIN_DRAIN_SECONDS - (fitAuto ? AUTO_BEFORE_WITHDRAW_SECONDS : max))) : 0);
   if (fitAuto) {
     const left = budget - withdraw;
     const fitted = Math.max(0, Math.min(auto.maxSeconds, Math.floor((left * 2) / 3), left - MIN_DRAIN_SECONDS));

@@ -28,13 +28,13 @@ export function kindsFor(protocols: readonly ClientProtocol[]): ClientKind[] {
   return CLIENT_PROTOCOLS.filter((p) => protocols.includes(p)).flatMap((p) => KINDS_OF[p]);
 }
 
+/** How often an HTTP/1 request that failed on a reused keep-alive connection is sent again (see sendH1). */
+const MAX_H1_RESENDS = 5;
+
 /**
  * `no-endpoint`: the client's view of the Service had no endpoint left (the last replica stopped
  * serving: a scale to zero), so its new connection was rejected; not a request the pod lost.
  */
-/** How often an HTTP/1 request that failed on a reused keep-alive connection is sent again (see sendH1). */
-const MAX_H1_RESENDS = 5;
-
 export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | 'timeout' | 'no-endpoint';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'reset', '5xx', 'timeout', 'no-endpoint'];
 /** The outcomes that count as lost: failed while the client had an endpoint, or on an established connection. */
