@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_ENV } from '../../src/proxy/memory-relief.js';
 import { findTool, freePort, pinned, start, stop, waitForPort, type Pinning, type Proc } from './procs.js';
 
 export type Scenario = 'h1' | 'h1-2k' | 'h2c' | 'tcp' | 'tcp-echo';
@@ -53,9 +54,9 @@ const EBB_BIN = process.env.EBB_BENCH_BIN ?? fileURLToPath(new URL('../../../bin
 export const APT_HINT = 'apt-get install -y wrk nghttp2-client haproxy nginx-light';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-export async function startProcess(ctx: Ctx, port: number, cmd: string, args: string[], onLine?: (l: string) => void): Promise<Running> {
+export async function startProcess(ctx: Ctx, port: number, cmd: string, args: string[], onLine?: (l: string) => void, env?: NodeJS.ProcessEnv): Promise<Running> {
   const [c, a] = pinned(ctx.pin, 'proxy', cmd, args);
-  const proc = start(c, a, { onLine });
+  const proc = start(c, a, { onLine, env });
   try {
     await waitForPort(port, proc);
   } catch (err) {
@@ -93,7 +94,7 @@ function ebbTarget(name: string, what: string, extra: string[], scenarios: Scena
         if (line.includes('"msg":"listening"')) {
           try { info.listening = JSON.parse(line); } catch { /* not JSON after all */ }
         }
-      });
+      }, IMAGE_ENV); // as the image runs it
       return { ...r, info };
     },
   };

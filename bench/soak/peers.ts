@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { IMAGE_ENV } from '../../src/proxy/memory-relief.js';
 import { findTool, freePort, run, start, stop, tail, waitForPort, type Proc } from '../lib/procs.js';
 import { APT_HINT, haproxyConfig, nginxConfig } from '../lib/targets.js';
 import { CASES, type Case, type Under } from './hostile-cases.js';
@@ -17,6 +18,7 @@ export async function startEbbFor(name: string, bin: string, app: RecordingApp, 
   const got = new Promise<{ inbound: Array<{ port: number; appPort: number }> }>((r) => { listening = r; });
   const proc = start(process.execPath, [...nodeArgs, bin, 'proxy', '--inbound-host', '127.0.0.1', '--admin-port', '0', '--inbound', `0:${app.h1Port}`, '--inbound', `0:${app.h2Port}`, '--log-level', 'info', ...extra], {
     onLine: (l) => { if (l.includes('"msg":"listening"')) listening(JSON.parse(l) as { inbound: Array<{ port: number; appPort: number }> }); },
+    env: IMAGE_ENV, // as the image runs it
   });
   const l = await Promise.race([got, proc.exited.then(() => { throw new Error(`${name} exited: ${tail(proc.output())}`); }), new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
   if (!l) throw new Error(`${name}: no listening line in 15 s: ${tail(proc.output())}`);

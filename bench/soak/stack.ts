@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_ENV } from '../../src/proxy/memory-relief.js';
 import { rssBytes, start, stop, tail, type Proc } from '../lib/procs.js';
 import type { Ports } from './clients.js';
 
@@ -64,7 +65,7 @@ export async function startEbb(app: AppPorts, o: EbbOptions): Promise<Ebb> {
     '--log-level', o.logLevel ?? 'info', ...(o.extraArgs ?? []),
   ];
   const proc = start(process.execPath, args, {
-    env: o.env,
+    env: { ...IMAGE_ENV, ...o.env }, // as the image runs it
     onLine: (line) => {
       if (!line.startsWith('{')) return;
       let l: LogLine;

@@ -18,6 +18,7 @@ import { atLabExit } from './at-exit.js';
 import type { OutboundCall } from './demo-app.js';
 import { resolveContainerPort, type ContainerDriver, type HookResult, type PodContainer, type PodModel, type PreStopAction } from './kubelet.js';
 import type { PodNetwork } from './netns.js';
+import { IMAGE_ENV } from '../proxy/memory-relief.js';
 
 export const EBB_BIN = fileURLToPath(new URL('../../../bin/ebb.js', import.meta.url));
 const DEMO_APP = fileURLToPath(new URL('./demo-app-main.js', import.meta.url));
@@ -162,7 +163,7 @@ export class LabPod implements ContainerDriver {
       this.adminPort = adminPort;
     } else {
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(envOf(c))) env[k] = v;
+      for (const [k, v] of Object.entries({ ...IMAGE_ENV, ...envOf(c) })) env[k] = v; // the image's environment, then the manifest's
       // Same configuration as in the manifest, on free loopback ports.
       Object.assign(env, {
         EBB_INBOUND: `0:${this.appPort}`, EBB_ADMIN_PORT: '0', EBB_INBOUND_HOST: '127.0.0.1', EBB_OUTBOUND_PORT: '0',
@@ -202,7 +203,7 @@ export class LabPod implements ContainerDriver {
       throw new EbbError('lab_start_failed', `the proxy runs as uid ${uid} (the manifest's runAsUser, which ebb init's rules exempt), but uid ${uid} cannot run ${EBB_BIN}: ` +
         `${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}. Put ebb where every user can read it (e.g. clone it under /opt or /tmp) and run the lab from there`);
     }
-    const env: Record<string, string> = { ...envOf(c), EBB_LOG_FORMAT: 'json' };
+    const env: Record<string, string> = { ...IMAGE_ENV, ...envOf(c), EBB_LOG_FORMAT: 'json' };
     const args = Array.isArray(c.spec.args) && c.spec.args.length ? c.spec.args.map(String) : ['proxy'];
     const child = this.spawn(run, process.execPath, [EBB_BIN, ...args], env, true, uid);
     const line = await this.waitLine(run, child, 'stderr', (j) => j.msg === 'listening', 'ebb proxy');
