@@ -10,6 +10,12 @@ import * as h2 from '../../test/proxy/h2-frames.js';
 import type { RecordingApp } from './recording-app.js';
 import { closeText, exchange, fmtBytes, h1Responses, h1Summary, h2Summary, h2Text, ms, type Step } from './wire.js';
 
+/** A change of RSS in kB as whole MB with its sign: +3, -2, +0. */
+function signedMb(kb: number): string {
+  const n = Math.round(kb / 1024);
+  return n < 0 ? `${n}` : `+${n}`;
+}
+
 export interface Under {
   name: string;
   /** The proxy's HTTP/1 listener (to the app's HTTP/1 server) and its h2c one. */
@@ -130,7 +136,7 @@ export const CASES: Case[] = [
       const rss1 = rssKb(u.pid);
       const e = await attacker;
       const s = h2Summary(e.data);
-      return `advertised MAX_CONCURRENT_STREAMS ${s.maxConcurrentStreams ?? 'none'}; ${h2Text(s)}; app got ${u.app.tagged('/c3/').length} of 300; RSS +${rss0 !== null && rss1 !== null ? Math.round((rss1 - rss0) / 1024) : '?'} MB; victim: ${v}`;
+      return `advertised MAX_CONCURRENT_STREAMS ${s.maxConcurrentStreams ?? 'none'}; ${h2Text(s)}; app got ${u.app.tagged('/c3/').length} of 300; RSS ${rss0 !== null && rss1 !== null ? signedMb(rss1 - rss0) : '+?'} MB; victim: ${v}`;
     },
     async attack(u, deadline, sockets) {
       const streams = Array.from({ length: 300 }, (_, i) => h2.headers(1 + 2 * i, req('/c3/big?kb=1024'), { endStream: true }));
