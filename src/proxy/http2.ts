@@ -1,7 +1,8 @@
-import http2, {
-  type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders,
-  type ServerHttp2Session, type ServerHttp2Stream,
+import type * as http2 from 'node:http2';
+import type {
+  ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream,
 } from 'node:http2';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,7 +40,22 @@ import type { Upstream } from './upstream.js';
  * connection, and the app's per-connection guards then act on the client that tripped them.
  * Each client connection also has its own limits (config.h2): streams at once, resets, buffers.
  */
-const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+/**
+ * node:http2 is loaded with the first HTTP/2 connection (the first Http2Proxy), not at start: it
+ * brings tls and crypto with it, about 5 MB of a proxy's idle RSS that a pod speaking only HTTP/1
+ * never needs (docs/proxy.md, Memory).
+ */
+let loaded: typeof http2 | null = null;
+function nodeHttp2(): typeof http2 {
+  return (loaded ??= createRequire(import.meta.url)('node:http2') as typeof http2);
+}
+
+// RFC 9113 §6.1 and §7 (the values of http2.constants of the same names).
+const NGHTTP2_FLAG_END_STREAM = 0x1;
+const NGHTTP2_NO_ERROR = 0x0;
+const NGHTTP2_REFUSED_STREAM = 0x7;
+const NGHTTP2_CANCEL = 0x8;
+const NGHTTP2_ENHANCE_YOUR_CALM = 0xb;
 
 // Larger than the protocol default (64 KiB) so the window to the app's side is never what limits
 // a connection: Node gives connection-level window back as soon as data arrives, so this bounds
@@ -113,7 +129,7 @@ export class Http2Proxy {
     installAsyncBindFix(); // every upstream request() pays for a Node bug without it
     const { maxConcurrentStreams, streamBuffer } = ctx.config.h2;
     this.upSettings = { initialWindowSize: streamBuffer, enablePush: false };
-    this.server = http2.createServer({ settings: { initialWindowSize: streamBuffer, maxConcurrentStreams, enablePush: false } });
+    this.server = nodeHttp2().createServer({ settings: { initialWindowSize: streamBuffer, maxConcurrentStreams, enablePush: false } });
     this.server.on('session', (s: ServerHttp2Session) => {
       // Closed by the budget with GOAWAY ENHANCE_YOUR_CALM (not flow-controlled: it goes out past a zero window).
       const held = ctx.budget.connection('http2', () => { if (!s.destroyed) s.destroy(new Error('buffer budget'), NGHTTP2_ENHANCE_YOUR_CALM); });
@@ -179,7 +195,7 @@ export class Http2Proxy {
   private session(client: Client): ClientHttp2Session {
     const cur = client.up;
     if (cur && !cur.closed && !cur.destroyed) return cur;
-    const s = http2.connect(this.upstream.origin, { settings: this.upSettings });
+    const s = nodeHttp2().connect(this.upstream.origin, { settings: this.upSettings });
     s.on('error', (err) => this.ctx.log.debug({ err: err.message }, 'h2: app session error'));
     s.once('connect', () => { if (!s.destroyed) s.setLocalWindowSize(CONNECTION_WINDOW); }); // it may be gone already
     const forget = (): void => { if (client.up === s) client.up = null; };
@@ -422,7 +438,7 @@ function dropped(k: string, v: unknown): boolean {
 function copyForwardable(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const k in h) if (!dropped(k, h[k])) out[k] = h[k];
-  const sensitive = (h as Record<symbol, unknown>)[http2.sensitiveHeaders];
-  if (sensitive !== undefined) (out as Record<symbol, unknown>)[http2.sensitiveHeaders] = sensitive;
+  const sensitive = (h as Record<symbol, unknown>)[nodeHttp2().sensitiveHeaders];
+  if (sensitive !== undefined) (out as Record<symbol, unknown>)[nodeHttp2().sensitiveHeaders] = sensitive;
   return out;
 }

@@ -18,14 +18,14 @@ export class InboundListener {
   readonly server: net.Server;
   readonly upstream: Upstream;
   readonly http1: Http1Engine;
-  readonly http2: Http2Proxy;
+  /** Made with the first HTTP/2 connection (it loads node:http2, see http2.ts). */
+  private h2: Http2Proxy | null = null;
   private readonly opaque: boolean;
   port = -1;
 
   constructor(private readonly ctx: ProxyContext, readonly pair: InboundPair) {
     this.upstream = new Upstream(pair.appPort, ctx.config.upstreamTimeoutSeconds);
     this.http1 = createHttp1Proxy(ctx, this.upstream);
-    this.http2 = new Http2Proxy(ctx, this.upstream);
     this.opaque = isOpaquePort(ctx.config.opaquePorts, pair.appPort);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
   }
@@ -67,7 +67,7 @@ export class InboundListener {
         case 'http2':
           handle.setKind('inbound:http2');
           metrics.connectionAccepted(DIR_INBOUND, 'http2');
-          this.http2.accept(socket);
+          (this.h2 ??= new Http2Proxy(this.ctx, this.upstream)).accept(socket);
           break;
         default:
           handle.setKind('inbound:tcp');

@@ -25,7 +25,8 @@ export type OriginalDstFn = (socket: net.Socket) => OriginalDst;
 interface Route {
   readonly upstream: Upstream;
   readonly http1: Http1Engine;
-  readonly http2: Http2Proxy;
+  /** Made with the route's first HTTP/2 connection (it loads node:http2, see http2.ts). */
+  http2: Http2Proxy | null;
   conns: number;
   idle: NodeJS.Timeout | null;
 }
@@ -40,7 +41,7 @@ class Routes {
     let r = this.map.get(key);
     if (!r) {
       const upstream = new Upstream(port, this.ctx.config.upstreamTimeoutSeconds, host);
-      r = { upstream, http1: createHttp1Proxy(this.ctx, upstream), http2: new Http2Proxy(this.ctx, upstream), conns: 0, idle: null };
+      r = { upstream, http1: createHttp1Proxy(this.ctx, upstream), http2: null, conns: 0, idle: null };
       this.map.set(key, r);
     }
     if (r.idle) { clearTimeout(r.idle); r.idle = null; }
@@ -88,7 +89,7 @@ function serve(ctx: ProxyContext, socket: net.Socket, handle: Handle, dir: 'inbo
       case 'http2':
         handle.setKind(`${dir}:http2`);
         ctx.metrics.connectionAccepted(d, 'http2');
-        route.http2.accept(socket);
+        (route.http2 ??= new Http2Proxy(ctx, route.upstream)).accept(socket);
         break;
       default:
         handle.setKind(`${dir}:tcp`);
