@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   meta.upstreamRssBytes = rssBytes(upstream.pid);
   await stop(upstream);
 
-  const rs = ratios(cells);
+  const rs = ratios(cells, opt.layout);
   console.log('\nResults (RSS from /proc/<pid>/status VmRSS: idle = 1 s after it listens, load = peak while measured; CPU = share of one core while measured)');
   console.log(renderCells(cells));
   console.log(`\nebb relative to each peer (throughput ratio; > 1 means ebb is faster). Targets from issue 16, reported not asserted:`);
